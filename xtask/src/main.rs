@@ -1,1 +1,65 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
+//!
+//! Commands:
+//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, spec lint.
+//! - `drift [--accept]`: compares the generated client, the canonical spec and the
+//!   public API of `clouddc` with their reviewed snapshots.
+//! - `lint`: lints the spec with `@redocly/cli` (installed into `.tools/`).
+//! - `tools`: installs the pinned external tools into `.tools/`.
+
+mod drift;
+mod lint;
+mod public_api;
+mod shell;
+mod tools;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["drift"] => drift::run(drift::Mode::Check),
+        ["drift", "--accept"] => drift::run(drift::Mode::Accept),
+        ["lint"] => lint::run(),
+        ["tools"] => tools::install_all(),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | tools>";
+
+/// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
+fn ci() -> Result<(), String> {
+    let root = shell::workspace_root();
+    let step = |name: &str| eprintln!("\n==> {name}");
+    step("cargo fmt --check");
+    shell::run(shell::cargo(&root).args(["fmt", "--all", "--check"]))?;
+    step("cargo clippy --workspace --all-targets -- -D warnings");
+    shell::run(shell::cargo(&root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("external tools");
+    tools::install_all()?;
+    step("cargo test --workspace");
+    shell::run(shell::cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
+    step("drift");
+    drift::run(drift::Mode::Check)?;
+    step("spec lint");
+    lint::run()?;
+    eprintln!("\nxtask ci: all steps passed");
+    Ok(())
+}

@@ -9,10 +9,14 @@
 //! - [`error`]: one error type with the status and request id of each failure.
 
 pub mod credentials;
+pub mod endpoint;
 pub mod error;
 pub mod generated;
 pub mod hooks;
+pub mod retry;
 pub mod tolerant;
+pub mod transport;
+pub mod validate;
 
 pub use credentials::{Credentials, Secret};
 pub use error::{ApiError, Error};

@@ -1,0 +1,195 @@
+//! The whole job for many servers: export, wait, download, with bounded
+//! concurrency; one server's failure never stops the others.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+
+use crate::Error;
+use crate::client::Client;
+use crate::download::{DownloadOptions, DownloadProgress, Downloaded};
+use crate::waiter::{WaitOptions, WaitProgress};
+
+/// How to collect.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// Where the archives go.
+    pub output_dir: PathBuf,
+    /// How many servers are worked on at once.
+    pub concurrency: usize,
+    /// How to wait for each export.
+    pub wait: WaitOptions,
+    /// How to download each archive.
+    pub download: DownloadOptions,
+    /// How many times the export call is made for one server when it fails with a
+    /// server error. The request-level retry policy repeats a POST only when no
+    /// task can exist; a 5xx may have created one, and a second POST then returns
+    /// the running task (the simulator's documented behaviour) or starts another,
+    /// which is harmless next to losing a server's logs.
+    pub export_attempts: u32,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        Self {
+            output_dir: PathBuf::from("."),
+            concurrency: 8,
+            wait: WaitOptions::default(),
+            download: DownloadOptions::default(),
+            export_attempts: 3,
+        }
+    }
+}
+
+/// What happened to one server, reported while collecting.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CollectEvent {
+    /// The export call is being made.
+    Exporting {
+        /// The server.
+        server: String,
+    },
+    /// The export is running.
+    Waiting {
+        /// The server.
+        server: String,
+        /// The latest reading.
+        progress: WaitProgress,
+    },
+    /// The archive is being downloaded.
+    Downloading {
+        /// The server.
+        server: String,
+        /// Bytes so far and the total.
+        progress: DownloadProgress,
+    },
+}
+
+/// The result for one server.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerOutcome {
+    /// The server.
+    pub server: String,
+    /// The export task, once one was created.
+    pub export_id: Option<String>,
+    /// The archive, or why there is none.
+    pub result: Result<Downloaded, Error>,
+}
+
+/// A callback for [`CollectEvent`]s.
+pub type EventSink = Arc<dyn Fn(CollectEvent) + Send + Sync>;
+
+impl Client {
+    /// Runs export, wait and download for every server, at most
+    /// `options.concurrency` at once, yielding each server's outcome as it
+    /// finishes. Dropping the stream cancels the work in flight and removes its
+    /// temporary files.
+    pub fn collect(
+        &self,
+        servers: Vec<String>,
+        options: CollectOptions,
+        events: Option<EventSink>,
+    ) -> impl Stream<Item = ServerOutcome> + Send + 'static {
+        let client = self.clone();
+        let options = Arc::new(options);
+        let concurrency = options.concurrency.max(1);
+        futures::stream::iter(servers)
+            .map(move |server| {
+                let client = client.clone();
+                let options = options.clone();
+                let events = events.clone();
+                async move { client.collect_one(server, &options, events).await }
+            })
+            .buffer_unordered(concurrency)
+    }
+
+    async fn collect_one(
+        &self,
+        server: String,
+        options: &CollectOptions,
+        events: Option<EventSink>,
+    ) -> ServerOutcome {
+        let emit = |event: CollectEvent| {
+            if let Some(sink) = &events {
+                sink(event);
+            }
+        };
+        emit(CollectEvent::Exporting {
+            server: server.clone(),
+        });
+        let task = match self
+            .export_with_attempts(&server, options.export_attempts)
+            .await
+        {
+            Ok(task) => task,
+            Err(error) => {
+                return ServerOutcome {
+                    server,
+                    export_id: None,
+                    result: Err(error),
+                };
+            }
+        };
+        let export_id = task.export_id.clone();
+        let on_wait = |progress: &WaitProgress| {
+            emit(CollectEvent::Waiting {
+                server: server.clone(),
+                progress: progress.clone(),
+            })
+        };
+        let result = match self
+            .wait_for_export(&server, &export_id, Some(task), &options.wait, &on_wait)
+            .await
+        {
+            Ok(_) => {
+                let on_bytes = |progress: DownloadProgress| {
+                    emit(CollectEvent::Downloading {
+                        server: server.clone(),
+                        progress,
+                    })
+                };
+                self.download(
+                    &server,
+                    &export_id,
+                    &options.output_dir,
+                    &options.download,
+                    &on_bytes,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        };
+        ServerOutcome {
+            server,
+            export_id: Some(export_id),
+            result,
+        }
+    }
+
+    async fn export_with_attempts(
+        &self,
+        server: &str,
+        attempts: u32,
+    ) -> Result<crate::types::ExportTask, Error> {
+        let mut attempt = 1;
+        loop {
+            match self.export(server).await {
+                Err(Error::Api(api)) if api.status >= 500 && attempt < attempts.max(1) => {
+                    tracing::debug!(
+                        server,
+                        attempt,
+                        status = api.status,
+                        "export failed; trying again"
+                    );
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                }
+                other => return other,
+            }
+        }
+    }
+}

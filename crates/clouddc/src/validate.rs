@@ -1,0 +1,57 @@
+//! Checks of identifiers before anything is sent.
+//!
+//! progenitor percent-encodes path parameters, but the URL parser still resolves
+//! `.` and `..` as dot segments and an empty id yields `//`: such a request
+//! reaches another URL. These ids are rejected here instead.
+
+use crate::Error;
+
+/// The longest id accepted, matching `ResourceId` in the spec.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Accepts a project, server or export id, or says which argument is wrong and why.
+pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
+    let reason = if value.is_empty() {
+        "is empty".to_string()
+    } else if value == "." || value == ".." {
+        format!("{value:?} would be resolved as a path segment")
+    } else if value.chars().count() > MAX_ID_LEN {
+        format!(
+            "is {} characters long; at most {MAX_ID_LEN} are allowed",
+            value.chars().count()
+        )
+    } else if value.chars().any(char::is_control) {
+        "contains control characters".to_string()
+    } else if value.trim() != value {
+        "has leading or trailing whitespace".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid(argument, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_ids() {
+        for id in ["srv-0001", "0123456789abcdef", "a/b", "SN 12"] {
+            assert!(validate_id("server", id).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn rejects_with_argument_and_reason() {
+        let long = "x".repeat(MAX_ID_LEN + 1);
+        for id in ["", ".", "..", "a\nb", "\u{7f}", " srv", long.as_str()] {
+            match validate_id("server", id) {
+                Err(Error::InvalidInput {
+                    argument: "server",
+                    reason,
+                }) => assert!(!reason.is_empty()),
+                other => panic!("{id:?}: {other:?}"),
+            }
+        }
+    }
+}
