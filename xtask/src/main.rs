@@ -1,14 +1,19 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
 //! Commands:
-//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, spec lint.
+//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, contract
+//!   suites (which begin with the spec lint).
 //! - `drift [--accept]`: compares the generated client, the canonical spec and the
 //!   public API of `clouddc` with their reviewed snapshots.
 //! - `lint`: lints the spec with `@redocly/cli` (installed into `.tools/`).
+//! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
+//! - `baseline`: makes the current spec the released baseline of the breaking-change check.
 //! - `tools`: installs the pinned external tools into `.tools/`.
 
+mod contract;
 mod drift;
 mod lint;
+mod process;
 mod public_api;
 mod shell;
 mod tools;
@@ -24,6 +29,8 @@ fn main() -> ExitCode {
         ["drift", "--accept"] => drift::run(drift::Mode::Accept),
         ["lint"] => lint::run(),
         ["tools"] => tools::install_all(),
+        ["contract"] => contract::run(),
+        ["baseline"] => contract::update_baseline(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -35,7 +42,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | tools>";
+const USAGE: &str =
+    "usage: cargo xtask <ci | drift [--accept] | lint | contract | baseline | tools>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {
@@ -58,8 +66,8 @@ fn ci() -> Result<(), String> {
     shell::run(shell::cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
     step("drift");
     drift::run(drift::Mode::Check)?;
-    step("spec lint");
-    lint::run()?;
+    step("contract suites");
+    contract::run()?;
     eprintln!("\nxtask ci: all steps passed");
     Ok(())
 }

@@ -6,7 +6,15 @@ use std::process::Command;
 use crate::shell;
 
 /// npm packages and their exact versions.
-pub const NPM_PACKAGES: &[(&str, &str)] = &[("@redocly/cli", "2.77.0")];
+/// prism 5.14.2 is the last release that runs on Node 20.
+pub const NPM_PACKAGES: &[(&str, &str)] = &[
+    ("@redocly/cli", "2.77.0"),
+    ("@stoplight/prism-cli", "5.14.2"),
+    ("openapi-diff", "0.24.1"),
+];
+
+/// PyPI packages for the contract suites, installed into `.tools/venv`.
+pub const PIP_PACKAGES: &[(&str, &str)] = &[("schemathesis", "4.32.5")];
 
 /// The folder npm tools are installed into.
 pub fn npm_prefix() -> PathBuf {
@@ -20,7 +28,56 @@ pub fn npm_bin(name: &str) -> PathBuf {
 
 /// Installs every pinned tool that is missing or at another version.
 pub fn install_all() -> Result<(), String> {
-    install_npm()
+    install_npm()?;
+    install_pip()
+}
+
+/// The Python virtual environment of the contract tools.
+pub fn venv() -> PathBuf {
+    shell::workspace_root().join(".tools/venv")
+}
+
+/// The path of a console script installed in the venv.
+pub fn venv_bin(name: &str) -> PathBuf {
+    venv().join("bin").join(name)
+}
+
+fn installed_pip_version(package: &str) -> Option<String> {
+    let output = Command::new(venv_bin("python"))
+        .args(["-m", "pip", "show", package])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("Version: "))
+        .map(|v| v.trim().to_string())
+}
+
+fn install_pip() -> Result<(), String> {
+    if !venv_bin("python").exists() {
+        eprintln!("creating {}", venv().display());
+        shell::run(Command::new("python3").arg("-m").arg("venv").arg(venv()))?;
+    }
+    let missing: Vec<String> = PIP_PACKAGES
+        .iter()
+        .filter(|(name, version)| installed_pip_version(name).as_deref() != Some(*version))
+        .map(|(name, version)| format!("{name}=={version}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing {} into {}", missing.join(" "), venv().display());
+    shell::run(
+        Command::new(venv_bin("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(&missing),
+    )
 }
 
 fn installed_npm_version(package: &str) -> Option<String> {

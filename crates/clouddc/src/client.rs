@@ -13,7 +13,7 @@ use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to
 use crate::error::{from_generated, request_id};
 use crate::hooks::{ResponseMeta, with_response_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
-use crate::types::{ExportRequest, ExportTask, ResourceId};
+use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask, ResourceId};
 use crate::validate::validate_id;
 use crate::{Error, generated};
 
@@ -129,7 +129,10 @@ impl Client {
         let project = Self::id("project_id", &self.inner.project_id)?;
         let server_id = Self::id("server", server)?;
         let export = Self::id("export_id", export_id)?;
-        let range = offset.map(|o| format!("bytes={o}-"));
+        let range = offset
+            .map(|o| DownloadServerLogsRange::try_from(format!("bytes={o}-")))
+            .transpose()
+            .map_err(|e| Error::invalid("range", e.to_string()))?;
         with_retries(
             &self.inner.retry,
             Idempotency::Safe,
@@ -139,7 +142,7 @@ impl Client {
                     &project,
                     &server_id,
                     &export,
-                    range.as_deref(),
+                    range.as_ref(),
                     None,
                 ))
                 .await;
@@ -164,7 +167,8 @@ impl Client {
     ) -> Result<Downloaded, Error> {
         validate_id("server", server)?;
         validate_id("export_id", export_id)?;
-        let fallback = format!("{server}-{export_id}.tar.gz");
+        // Ids may hold `/`; the fallback name must stay one path component.
+        let fallback = format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_");
         download_to_dir(
             |offset| self.open_download(server, export_id, offset),
             dir,

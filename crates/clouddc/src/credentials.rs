@@ -55,6 +55,17 @@ impl From<&str> for Secret {
 pub enum Credentials {
     /// An IAM token sent as `X-Auth-Token`.
     Token(Secret),
+    /// An access key pair: every request is signed with `SDK-HMAC-SHA256`
+    /// (see [`crate::signing`]).
+    AkSk {
+        /// The access key id; not secret, it names the key in `Authorization`.
+        ak: String,
+        /// The secret key the signature is computed with.
+        sk: Secret,
+        /// The session token of temporary credentials, sent (and signed) as
+        /// `X-Security-Token`.
+        security_token: Option<Secret>,
+    },
 }
 
 #[cfg(test)]
@@ -73,5 +84,18 @@ mod tests {
             assert!(!text.contains("sentinel-7f3a"), "{text}");
         }
         assert_eq!(secret.expose(), "sentinel-7f3a");
+    }
+
+    #[test]
+    fn ak_sk_never_prints_its_secrets() {
+        let creds = Credentials::AkSk {
+            ak: "AKEXAMPLE".into(),
+            sk: Secret::new("sk-sentinel-44b1"),
+            security_token: Some(Secret::new("token-sentinel-93c0")),
+        };
+        let text = format!("{creds:?}");
+        assert!(text.contains("AKEXAMPLE"), "{text}");
+        assert!(!text.contains("sk-sentinel-44b1"), "{text}");
+        assert!(!text.contains("token-sentinel-93c0"), "{text}");
     }
 }

@@ -1,26 +1,31 @@
 //! What happens to every request the generated client sends: credentials go on
-//! last, and the response's status and request id are remembered for errors that
-//! would otherwise lose them.
+//! last (an AK/SK signature covers everything else, so nothing may change the
+//! request after it), and the response's status and request id are remembered
+//! for errors that would otherwise lose them.
 
 use std::sync::{Arc, Mutex};
 
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Secret};
 use crate::generated::Client;
+use crate::signing;
 
 /// State the generated client carries for the hooks.
 #[derive(Debug, Clone, Default)]
 pub struct ClientState {
     credentials: Option<Arc<Credentials>>,
+    project_id: Option<String>,
 }
 
 impl ClientState {
-    /// State that authenticates every request with `credentials`.
-    pub fn new(credentials: Option<Credentials>) -> Self {
+    /// State that authenticates every request with `credentials`; AK/SK
+    /// requests also carry (and sign) `project_id` as `X-Project-Id`.
+    pub fn new(credentials: Option<Credentials>, project_id: Option<String>) -> Self {
         Self {
             credentials: credentials.map(Arc::new),
+            project_id,
         }
     }
 }
@@ -53,6 +58,39 @@ const AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
 /// progenitor sends `api-version: <info.version>`; the service knows no such header.
 const API_VERSION: &str = "api-version";
 
+/// What JSON operations accept: their errors include the plain-text 429, and a
+/// strict server (prism does this) will not send a `text/plain` answer to a
+/// request that accepts only JSON.
+const ACCEPT_JSON_OR_TEXT: &str = "application/json, text/plain;q=0.5";
+
+/// Widens progenitor's `Accept: application/json` to include the documented
+/// plain-text error body.
+fn accept_documented_errors(request: &mut reqwest::Request) {
+    let headers = request.headers_mut();
+    if headers
+        .get(reqwest::header::ACCEPT)
+        .is_some_and(|v| v == "application/json")
+    {
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static(ACCEPT_JSON_OR_TEXT),
+        );
+    }
+}
+
+/// Signs an AK/SK request, dated now: this runs at every call of a generated
+/// method, so each retry carries a fresh date and signature.
+fn sign(
+    request: &mut reqwest::Request,
+    ak: &str,
+    sk: &Secret,
+    security_token: Option<&Secret>,
+    project_id: Option<&str>,
+) -> Result<(), signing::SignError> {
+    let now = chrono::Utc::now();
+    signing::sign_request(request, ak, sk, security_token, project_id, now).map(drop)
+}
+
 impl ClientHooks<ClientState> for Client {
     async fn pre<E>(
         &self,
@@ -60,9 +98,10 @@ impl ClientHooks<ClientState> for Client {
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         use progenitor_client::ClientInfo;
-        let headers = request.headers_mut();
-        headers.remove(API_VERSION);
-        match self.inner().credentials.as_deref() {
+        request.headers_mut().remove(API_VERSION);
+        accept_documented_errors(request);
+        let state = self.inner();
+        match state.credentials.as_deref() {
             None => {}
             Some(Credentials::Token(token)) => {
                 let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
@@ -71,7 +110,19 @@ impl ClientHooks<ClientState> for Client {
                     )
                 })?;
                 value.set_sensitive(true);
-                headers.insert(AUTH_TOKEN, value);
+                request.headers_mut().insert(AUTH_TOKEN, value);
+            }
+            Some(Credentials::AkSk {
+                ak,
+                sk,
+                security_token,
+            }) => {
+                let project_id = state.project_id.as_deref();
+                sign(request, ak, sk, security_token.as_ref(), project_id).map_err(|e| {
+                    progenitor_client::Error::InvalidRequest(format!(
+                        "cannot sign the request: {e}"
+                    ))
+                })?;
             }
         }
         Ok(())
@@ -91,5 +142,64 @@ impl ClientHooks<ClientState> for Client {
             }
         });
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use progenitor_client::ClientHooks;
+    use reqwest::header::{AUTHORIZATION, HOST};
+
+    use super::*;
+    use crate::transport::{TransportOptions, http_client};
+
+    #[tokio::test]
+    async fn ak_sk_requests_are_signed_last() {
+        let credentials = Credentials::AkSk {
+            ak: "AKEXAMPLE".into(),
+            sk: Secret::new("sk-sentinel-77d0"),
+            security_token: Some(Secret::new("token-sentinel-2b9e")),
+        };
+        let state = ClientState::new(Some(credentials), Some("proj".into()));
+        let http = http_client(&TransportOptions::default()).expect("client");
+        let client = Client::new_with_client("http://127.0.0.1:8080", http, state);
+        let url = "http://127.0.0.1:8080/v1/proj/physicalservers/s/logs/exports/e";
+        let url = reqwest::Url::parse(url).expect("URL");
+        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+        request
+            .headers_mut()
+            .insert(API_VERSION, HeaderValue::from_static("1"));
+        let info = OperationInfo {
+            operation_id: "show_logs_export_status",
+        };
+        client.pre::<()>(&mut request, &info).await.expect("signs");
+
+        let headers = request.headers();
+        assert!(!headers.contains_key(API_VERSION));
+        assert_eq!(headers["x-project-id"], "proj");
+        assert!(headers["x-security-token"].is_sensitive());
+        assert!(headers[AUTHORIZATION].is_sensitive());
+        let authorization = headers[AUTHORIZATION].to_str().expect("ascii");
+        assert!(authorization.starts_with(
+            "SDK-HMAC-SHA256 Access=AKEXAMPLE, \
+             SignedHeaders=host;x-project-id;x-sdk-date;x-security-token, Signature="
+        ));
+
+        let mut received = headers.clone();
+        received.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        let date = headers["x-sdk-date"].to_str().expect("ascii");
+        let now = signing::parse_sdk_date(date).expect("date");
+        let caller = signing::verify(
+            "GET",
+            request.url().path(),
+            &received,
+            b"",
+            now,
+            Duration::from_secs(15 * 60),
+            |_| Some(Secret::new("sk-sentinel-77d0")),
+        );
+        assert_eq!(caller.map(|c| c.ak).as_deref(), Ok("AKEXAMPLE"));
     }
 }

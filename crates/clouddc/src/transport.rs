@@ -33,12 +33,21 @@ impl Default for TransportOptions {
     }
 }
 
+/// Installs rustls' `ring` crypto provider for the process.
+///
+/// reqwest is built with `rustls-no-provider` (ring builds in seconds; the default
+/// aws-lc takes minutes on a small machine), so every `reqwest::Client` in the
+/// process, ours or a caller's, needs a provider installed first or its `build()`
+/// panics. Idempotent.
+pub fn install_crypto_provider() {
+    // A second install reports that one is in place; that is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the reqwest client: rustls with the `ring` provider, connection reuse,
 /// no total timeout.
 pub fn http_client(options: &TransportOptions) -> Result<reqwest::Client, Error> {
-    // reqwest is built without a default crypto provider; installing one twice is
-    // harmless (the second call reports the first is in place).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)

@@ -1,0 +1,257 @@
+//! `cargo xtask contract`: the spec, the client and the simulator checked by tools
+//! we did not write, all on 127.0.0.1.
+//!
+//! 1. spec lint: redocly, recommended-strict;
+//! 2. client against an independent mock: `prism mock --errors` and the
+//!    `contract-client` driver (every operation, forced error codes, a missing
+//!    token, no `sl-violations` on any response);
+//! 3. both directions through a validating proxy: `prism proxy --errors` in front
+//!    of the simulator, the full `clouddc logs collect` through it;
+//! 4. server fuzzing: schemathesis against the simulator, all checks;
+//! 5. breaking changes: openapi-diff against `openapi/baseline/clouddc.yaml`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{Background, free_port};
+use crate::{lint, shell, tools};
+
+/// The project, token and ids the suites use against the simulator.
+const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "contract-token";
+
+/// How many schemathesis cases per operation, and the time bound of the run.
+const FUZZ_EXAMPLES_PER_OPERATION: &str = "400";
+const FUZZ_MAX_SECONDS: &str = "600";
+
+fn target_dir() -> PathBuf {
+    shell::workspace_root().join("target/contract")
+}
+
+fn binary(name: &str) -> PathBuf {
+    shell::workspace_root().join("target/debug").join(name)
+}
+
+/// Runs every suite; the first failure stops the run with the tool's own report.
+pub fn run() -> Result<(), String> {
+    tools::install_all()?;
+    std::fs::create_dir_all(target_dir()).map_err(|e| e.to_string())?;
+    let root = shell::workspace_root();
+    shell::run(shell::cargo(&root).args([
+        "build",
+        "-p",
+        "clouddc-cli",
+        "-p",
+        "clouddc-tests",
+        "--bins",
+    ]))?;
+    step("1/5 spec lint (redocly recommended-strict)", lint::run)?;
+    step(
+        "2/5 client against prism mock --errors",
+        client_against_mock,
+    )?;
+    step(
+        "3/5 logs collect through prism proxy --errors in front of the simulator",
+        collect_through_proxy,
+    )?;
+    step("4/5 schemathesis against the simulator", fuzz_simulator)?;
+    step(
+        "5/5 breaking changes against openapi/baseline/clouddc.yaml",
+        breaking_changes,
+    )?;
+    eprintln!("\ncontract: all 5 suites passed");
+    Ok(())
+}
+
+fn step(name: &str, suite: fn() -> Result<(), String>) -> Result<(), String> {
+    eprintln!("\n==> contract {name}");
+    suite().map_err(|e| format!("contract suite {name:?} failed: {e}"))
+}
+
+fn prism(args: &[&str], port: u16, log: &str) -> Result<Background, String> {
+    let mut command = Command::new(tools::npm_bin("prism"));
+    command
+        .current_dir(shell::workspace_root())
+        .args(args)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()]);
+    let mut prism = Background::start("prism", &mut command, &target_dir().join(log))?;
+    prism.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(60))?;
+    Ok(prism)
+}
+
+fn client_against_mock() -> Result<(), String> {
+    let port = free_port()?;
+    let _prism = prism(
+        &["mock", "--errors", clouddc_codegen::SPEC_PATH],
+        port,
+        "prism-mock.log",
+    )?;
+    shell::run(Command::new(binary("contract-client")).arg(format!("http://127.0.0.1:{port}")))
+}
+
+/// Starts `clouddc sim` with `extra` flags and returns it with its base URL.
+fn simulator(extra: &[&str]) -> Result<(Background, String), String> {
+    let mut command = Command::new(binary("clouddc"));
+    command
+        .args([
+            "sim",
+            "--addr",
+            "127.0.0.1:0",
+            "--project-id",
+            PROJECT,
+            "--token",
+            TOKEN,
+        ])
+        .args(extra);
+    let (sim, line) =
+        Background::start_reading_first_line("clouddc sim", &mut command, Duration::from_secs(30))?;
+    let url = line
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line from clouddc sim: {line:?}"))?
+        .to_string();
+    Ok((sim, url))
+}
+
+fn collect_through_proxy() -> Result<(), String> {
+    let (_sim, sim_url) = simulator(&["--export-seconds", "1", "--archive-bytes", "65536"])?;
+    let port = free_port()?;
+    let _prism = prism(
+        &["proxy", "--errors", clouddc_codegen::SPEC_PATH, &sim_url],
+        port,
+        "prism-proxy.log",
+    )?;
+    let out = target_dir().join("proxy-logs");
+    let _ = std::fs::remove_dir_all(&out);
+    let servers = ["srv-0001", "srv-0002", "srv-0003"];
+    let output = Command::new(binary("clouddc"))
+        .args([
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--project-id",
+            PROJECT,
+            "--token",
+            TOKEN,
+        ])
+        .args(["--format", "json", "logs", "collect"])
+        .args(servers)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run clouddc: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "clouddc logs collect through the proxy failed ({}):\n{stdout}\n{}\nprism log: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            target_dir().join("prism-proxy.log").display()
+        ));
+    }
+    let ok = stdout.matches("\"status\":\"ok\"").count();
+    if ok != servers.len() {
+        return Err(format!(
+            "expected {} archives, got {ok}:\n{stdout}",
+            servers.len()
+        ));
+    }
+    let violations = count_in_file(&target_dir().join("prism-proxy.log"), "Violation")?;
+    if violations > 0 {
+        return Err(format!(
+            "prism reported {violations} violations; see target/contract/prism-proxy.log"
+        ));
+    }
+    eprintln!(
+        "proxy: {} servers collected through prism, 0 violations in either direction",
+        servers.len()
+    );
+    Ok(())
+}
+
+fn count_in_file(path: &Path, needle: &str) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text.matches(needle).count())
+}
+
+fn fuzz_simulator() -> Result<(), String> {
+    // Generous limits: the fuzzer must see real behaviour, not a throttled wall.
+    let (_sim, sim_url) = simulator(&[
+        "--export-seconds",
+        "1",
+        "--archive-bytes",
+        "4096",
+        "--rate-limit",
+        "100000",
+    ])?;
+    let root = shell::workspace_root();
+    let output = Command::new(tools::venv_bin("st"))
+        .current_dir(&root)
+        .args([
+            "--config-file",
+            "openapi/schemathesis.toml",
+            "run",
+            clouddc_codegen::SPEC_PATH,
+        ])
+        .args(["--url", &sim_url])
+        .args(["--header", &format!("X-Auth-Token: {TOKEN}")])
+        .args(["--checks", "all", "--seed", "20261123"])
+        .args([
+            "--max-examples",
+            FUZZ_EXAMPLES_PER_OPERATION,
+            "--max-time",
+            FUZZ_MAX_SECONDS,
+        ])
+        .args(["--workers", "2", "--no-color"])
+        .args(["--report", "junit", "--report-dir"])
+        .arg(target_dir().join("schemathesis"))
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .map_err(|e| format!("cannot run schemathesis: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("test cases") || l.contains("passed") || l.contains("failed"))
+        .collect();
+    eprintln!("{}", summary.join("\n"));
+    if !output.status.success() {
+        return Err(format!(
+            "schemathesis reported failures:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
+
+fn breaking_changes() -> Result<(), String> {
+    let root = shell::workspace_root();
+    let output = Command::new(tools::npm_bin("openapi-diff"))
+        .current_dir(&root)
+        .args(["openapi/baseline/clouddc.yaml", clouddc_codegen::SPEC_PATH])
+        .output()
+        .map_err(|e| format!("cannot run openapi-diff: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "breaking change against the baseline:\n{stdout}\n{}\nIf it is intended, run `cargo xtask baseline` in the same change.",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    eprintln!("{}", stdout.lines().take(5).collect::<Vec<_>>().join("\n"));
+    Ok(())
+}
+
+/// `cargo xtask baseline`: makes the current spec the released baseline.
+pub fn update_baseline() -> Result<(), String> {
+    let root = shell::workspace_root();
+    std::fs::copy(
+        root.join(clouddc_codegen::SPEC_PATH),
+        root.join("openapi/baseline/clouddc.yaml"),
+    )
+    .map_err(|e| format!("cannot copy the spec to the baseline: {e}"))?;
+    eprintln!(
+        "openapi/baseline/clouddc.yaml now equals {}",
+        clouddc_codegen::SPEC_PATH
+    );
+    Ok(())
+}
