@@ -5,18 +5,26 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
+use tokio::sync::Semaphore;
 
 use crate::Error;
 use crate::client::Client;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded};
 use crate::waiter::{WaitOptions, WaitProgress};
 
+/// How many servers may be between their export call and their download at once:
+/// waiting is cheap, but each waiting server is state, so a 100,000-server list is
+/// worked through in windows of this size.
+pub const MAX_SERVERS_IN_FLIGHT: usize = 4096;
+
 /// How to collect.
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
     /// Where the archives go.
     pub output_dir: PathBuf,
-    /// How many servers are worked on at once.
+    /// How many export calls and downloads run at once. Waiting for an export
+    /// holds no slot: a fleet's exports all run on their servers at the same time
+    /// while the transfers stay bounded.
     pub concurrency: usize,
     /// How to wait for each export.
     pub wait: WaitOptions,
@@ -83,10 +91,11 @@ pub struct ServerOutcome {
 pub type EventSink = Arc<dyn Fn(CollectEvent) + Send + Sync>;
 
 impl Client {
-    /// Runs export, wait and download for every server, at most
-    /// `options.concurrency` at once, yielding each server's outcome as it
-    /// finishes. Dropping the stream cancels the work in flight and removes its
-    /// temporary files.
+    /// Runs export, wait and download for every server, yielding each server's
+    /// outcome as it finishes. At most `options.concurrency` export calls and
+    /// downloads run at once; at most [`MAX_SERVERS_IN_FLIGHT`] servers are
+    /// between export and download. Dropping the stream cancels the work in
+    /// flight and removes its temporary files.
     pub fn collect(
         &self,
         servers: Vec<String>,
@@ -94,22 +103,24 @@ impl Client {
         events: Option<EventSink>,
     ) -> impl Stream<Item = ServerOutcome> + Send + 'static {
         let client = self.clone();
+        let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
         let options = Arc::new(options);
-        let concurrency = options.concurrency.max(1);
         futures::stream::iter(servers)
             .map(move |server| {
                 let client = client.clone();
                 let options = options.clone();
                 let events = events.clone();
-                async move { client.collect_one(server, &options, events).await }
+                let slots = slots.clone();
+                async move { client.collect_one(server, &options, &slots, events).await }
             })
-            .buffer_unordered(concurrency)
+            .buffer_unordered(MAX_SERVERS_IN_FLIGHT)
     }
 
     async fn collect_one(
         &self,
         server: String,
         options: &CollectOptions,
+        slots: &Semaphore,
         events: Option<EventSink>,
     ) -> ServerOutcome {
         let emit = |event: CollectEvent| {
@@ -120,10 +131,13 @@ impl Client {
         emit(CollectEvent::Exporting {
             server: server.clone(),
         });
-        let task = match self
+        // The semaphore is never closed, so acquiring cannot fail.
+        let slot = slots.acquire().await.ok();
+        let exported = self
             .export_with_attempts(&server, options.export_attempts)
-            .await
-        {
+            .await;
+        drop(slot);
+        let task = match exported {
             Ok(task) => task,
             Err(error) => {
                 return ServerOutcome {
@@ -151,6 +165,7 @@ impl Client {
                         progress,
                     })
                 };
+                let _slot = slots.acquire().await.ok();
                 self.download(
                     &server,
                     &export_id,
