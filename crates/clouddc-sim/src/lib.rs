@@ -1,1 +1,205 @@
-//! The simulator (issue 3).
+//! A faithful, stateful simulator of CloudDC's log-export service.
+//!
+//! It serves exactly the three operations of `openapi/clouddc.yaml` with the
+//! service's quirks: token and AK/SK authentication bound to one project,
+//! asynchronous export tasks in any of the vendor's dialects, deterministic
+//! `tar.gz` archives streamed with `Range` support, a per-credential token
+//! bucket, and seeded fault injection.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), clouddc_sim::SimError> {
+//! let mut config = clouddc_sim::SimConfig::default();
+//! config.tokens.push("demo-token".into());
+//! let sim = clouddc_sim::Simulator::start(config).await?;
+//! println!("listening on {}", sim.base_url());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Decisions a client can rely on:
+//! - a second export of a server while its task runs answers 202 with the
+//!   running task, so repeating a POST whose answer was lost is safe;
+//! - downloading a task that has not completed answers 404 (the archive does
+//!   not exist yet), one that failed answers 404 as well;
+//! - finished tasks expire [`SimConfig::task_ttl`] after they finish, then 404;
+//! - errors are ordered as the gateway orders them: 401, then 403 (project),
+//!   then 400 (malformed ids or body), then 404, then 429 (limits).
+
+mod archive;
+mod auth;
+mod config;
+mod dialect;
+mod faults;
+mod limits;
+mod server;
+mod tasks;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use archive::ArchiveLayout;
+pub use config::{DEFAULT_PROJECT_ID, SimConfig};
+pub use dialect::{Dialect, Stage, UnknownDialect};
+pub use faults::{FaultCounts, FaultKind, FaultSpec, FaultSpecError};
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Why a simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A setting is out of range.
+    #[error("invalid simulator setting {what}: {why}")]
+    Config {
+        /// The setting.
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Counts of what a simulator has served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SimStats {
+    /// `ExportServerLogs` requests that reached the handler.
+    pub export_requests: u64,
+    /// `ShowLogsExportStatus` requests that reached the handler.
+    pub status_requests: u64,
+    /// `DownloadServerLogs` requests that reached the handler.
+    pub download_requests: u64,
+    /// Export tasks created.
+    pub tasks_created: u64,
+    /// Requests refused by the rate limit or the task and download bounds.
+    pub throttled: u64,
+    /// Requests refused for authentication (401).
+    pub unauthenticated: u64,
+    /// Tasks held now (running, or finished and not yet expired).
+    pub live_tasks: u64,
+    /// Faults injected, by kind.
+    pub faults: FaultCounts,
+}
+
+/// Starts simulators.
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Binds `config.addr` and serves until the handle is shut down or dropped.
+    pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+        config.validate()?;
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let state = Arc::new(server::State::new(config));
+        let app = server::router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "simulator stopped with an error");
+            }
+        });
+        tracing::info!(addr = %local_addr, "simulator listening");
+        Ok(SimHandle {
+            base_url: format!("http://{local_addr}"),
+            local_addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running simulator. Dropping it stops the server (open downloads are cut);
+/// [`SimHandle::shutdown`] stops it and waits.
+#[derive(Debug)]
+pub struct SimHandle {
+    base_url: String,
+    local_addr: SocketAddr,
+    state: Arc<server::State>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`: the endpoint to give a client.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the simulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The project the simulator serves.
+    pub fn project_id(&self) -> &str {
+        &self.state.config.project_id
+    }
+
+    /// The sha256 (lowercase hex) of the archive `export_id` of `server` will
+    /// serve, or `None` if there is no such task. Computed by generating the
+    /// archive, so it costs a pass over its bytes.
+    pub async fn expected_sha256(&self, server: &str, export_id: &str) -> Option<String> {
+        let layout = self.state.tasks.layout_of(server, export_id)?;
+        tokio::task::spawn_blocking(move || layout.sha256())
+            .await
+            .ok()
+    }
+
+    /// The layout (members, sizes) of an export's archive.
+    pub fn archive_layout(&self, server: &str, export_id: &str) -> Option<ArchiveLayout> {
+        self.state.tasks.layout_of(server, export_id)
+    }
+
+    /// What the simulator has served so far.
+    pub fn stats(&self) -> SimStats {
+        self.state.stats()
+    }
+
+    /// Stops accepting, lets in-flight requests end, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Long downloads would hold a graceful shutdown open; bound it.
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("simulator shutdown timed out; aborting open connections");
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
