@@ -148,7 +148,11 @@ fn check_safe_name(name: Option<String>) -> Result<(), TestCaseError> {
     prop_assert!(name.len() <= MAX_FILE_NAME_BYTES, "{}", name);
     prop_assert!(!name.contains('/') && !name.contains('\\'), "{}", name);
     prop_assert!(!name.chars().any(char::is_control), "{:?}", name);
-    prop_assert!(name != "." && name != ".." && !name.starts_with('.'), "{}", name);
+    prop_assert!(
+        name != "." && name != ".." && !name.starts_with('.'),
+        "{}",
+        name
+    );
     let dir = Path::new("/srv/logs");
     let joined = dir.join(&name);
     prop_assert_eq!(joined.parent(), Some(dir));
