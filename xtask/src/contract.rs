@@ -46,21 +46,25 @@ pub fn run() -> Result<(), String> {
         "clouddc-tests",
         "--bins",
     ]))?;
-    step("1/5 spec lint (redocly recommended-strict)", lint::run)?;
+    step("1/6 spec lint (redocly recommended-strict)", lint::run)?;
     step(
-        "2/5 client against prism mock --errors",
+        "2/6 client against prism mock --errors",
         client_against_mock,
     )?;
     step(
-        "3/5 logs collect through prism proxy --errors in front of the simulator",
+        "3/6 logs collect through prism proxy --errors in front of the simulator",
         collect_through_proxy,
     )?;
-    step("4/5 schemathesis against the simulator", fuzz_simulator)?;
+    step("4/6 schemathesis against the simulator", fuzz_simulator)?;
     step(
-        "5/5 breaking changes against openapi/baseline/clouddc.yaml",
+        "5/6 breaking changes against openapi/baseline/clouddc.yaml",
         breaking_changes,
     )?;
-    eprintln!("\ncontract: all 5 suites passed");
+    step(
+        "6/6 the official Python SDK against the simulator (AK/SK)",
+        python_sdk_against_simulator,
+    )?;
+    eprintln!("\ncontract: all 6 suites passed");
     Ok(())
 }
 
@@ -90,20 +94,21 @@ fn client_against_mock() -> Result<(), String> {
     shell::run(Command::new(binary("contract-client")).arg(format!("http://127.0.0.1:{port}")))
 }
 
-/// Starts `clouddc sim` with `extra` flags and returns it with its base URL.
+/// Starts `clouddc sim` with the suites' token and `extra` flags, and
+/// returns it with its base URL.
 fn simulator(extra: &[&str]) -> Result<(Background, String), String> {
+    let mut flags = vec!["--token", TOKEN];
+    flags.extend_from_slice(extra);
+    simulator_with(&flags)
+}
+
+/// Starts `clouddc sim` on a free port with exactly `flags` (besides the
+/// address and project).
+fn simulator_with(flags: &[&str]) -> Result<(Background, String), String> {
     let mut command = Command::new(binary("clouddc"));
     command
-        .args([
-            "sim",
-            "--addr",
-            "127.0.0.1:0",
-            "--project-id",
-            PROJECT,
-            "--token",
-            TOKEN,
-        ])
-        .args(extra);
+        .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
+        .args(flags);
     let (sim, line) =
         Background::start_reading_first_line("clouddc sim", &mut command, Duration::from_secs(30))?;
     let url = line
@@ -253,5 +258,82 @@ pub fn update_baseline() -> Result<(), String> {
         "openapi/baseline/clouddc.yaml now equals {}",
         clouddc_codegen::SPEC_PATH
     );
+    Ok(())
+}
+
+/// Checks that a `tar.gz` unpacks and that its `MANIFEST.sha256` matches every
+/// other member, with Python's own `tarfile` and `hashlib`.
+const VERIFY_ARCHIVE_PY: &str = r#"
+import hashlib, sys, tarfile
+members, manifest = {}, None
+with tarfile.open(sys.argv[1], "r:gz") as archive:
+    for member in archive.getmembers():
+        data = archive.extractfile(member).read()
+        if member.name.endswith("MANIFEST.sha256"):
+            manifest = data.decode()
+        else:
+            members[member.name] = hashlib.sha256(data).hexdigest()
+listed = dict(reversed(line.split("  ", 1)) for line in manifest.splitlines())
+assert listed == {name: digest for name, digest in members.items()}, (listed, members)
+print(f"{len(members)} members match the manifest")
+"#;
+
+/// The vendor's own client, unmodified, runs export, status and download
+/// against the simulator with AK/SK, in the documented and example dialects.
+fn python_sdk_against_simulator() -> Result<(), String> {
+    const AK: &str = "PEERACCESSKEY";
+    const SK: &str = "peer-secret-key";
+    let peer = tools::install_peer()?;
+    for dialect in ["documented", "example", "integer"] {
+        let (_sim, url) = simulator_with(&[
+            "--ak",
+            AK,
+            "--sk",
+            SK,
+            "--dialect",
+            dialect,
+            "--export-seconds",
+            "2",
+            "--archive-bytes",
+            "1048576",
+        ])?;
+        let out = target_dir().join(format!("peer-{dialect}.tar.gz"));
+        let _ = std::fs::remove_file(&out);
+        let output = Command::new(&peer.python)
+            .arg(&peer.script)
+            .args(["--endpoint", &url, "--ak", AK, "--sk", SK, "--project-id", PROJECT])
+            .args(["--server-id", "srv-peer", "--poll-interval", "0.5", "--max-wait", "60"])
+            .arg("--out")
+            .arg(&out)
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env_remove("HUAWEICLOUD_SDK_PROJECT_ID")
+            .output()
+            .map_err(|e| format!("cannot run the Python peer: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!(
+                "the official Python SDK failed against the simulator ({dialect}, {}):\n{stdout}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let verified = Command::new(&peer.python)
+            .args(["-c", VERIFY_ARCHIVE_PY])
+            .arg(&out)
+            .output()
+            .map_err(|e| format!("cannot run python: {e}"))?;
+        if !verified.status.success() {
+            return Err(format!(
+                "the archive the Python SDK downloaded ({dialect}) does not check out:\n{}",
+                String::from_utf8_lossy(&verified.stderr)
+            ));
+        }
+        eprintln!(
+            "peer: {dialect}: export, {} status calls, download; {}",
+            stdout.matches("] status ").count(),
+            String::from_utf8_lossy(&verified.stdout).trim()
+        );
+    }
     Ok(())
 }

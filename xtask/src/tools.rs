@@ -114,3 +114,43 @@ fn install_npm() -> Result<(), String> {
             .args(&missing),
     )
 }
+
+/// The official Python SDK peer (`../shared/peers/huaweicloud-python`), in its
+/// own venv `.tools/peer-venv` so its pins never meet the contract tools'.
+pub struct Peer {
+    /// The venv's Python.
+    pub python: PathBuf,
+    /// `peer_client.py`.
+    pub script: PathBuf,
+}
+
+/// Creates and fills the peer's venv on first use (reused once its packages import).
+pub fn install_peer() -> Result<Peer, String> {
+    let root = shell::workspace_root();
+    let peers = root.join("../shared/peers/huaweicloud-python");
+    let script = peers.join("peer_client.py");
+    if !script.exists() {
+        return Err(format!("the Python peer is missing: {}", script.display()));
+    }
+    let venv = root.join(".tools/peer-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        eprintln!("creating {}", venv.display());
+        shell::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let imports = Command::new(&python)
+        .args(["-c", "import huaweicloudsdkcore, huaweicloudsdkclouddc"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !imports {
+        eprintln!("installing the official Python SDK into {}", venv.display());
+        shell::run(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .arg("-r")
+                .arg(peers.join("requirements.txt")),
+        )?;
+    }
+    Ok(Peer { python, script })
+}
