@@ -22,7 +22,7 @@ const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "contract-token";
 
 /// How many schemathesis cases per operation, and the time bound of the run.
-const FUZZ_EXAMPLES_PER_OPERATION: &str = "400";
+const FUZZ_EXAMPLES_PER_OPERATION: &str = "200";
 const FUZZ_MAX_SECONDS: &str = "600";
 
 fn target_dir() -> PathBuf {
@@ -301,8 +301,24 @@ fn python_sdk_against_simulator() -> Result<(), String> {
         let _ = std::fs::remove_file(&out);
         let output = Command::new(&peer.python)
             .arg(&peer.script)
-            .args(["--endpoint", &url, "--ak", AK, "--sk", SK, "--project-id", PROJECT])
-            .args(["--server-id", "srv-peer", "--poll-interval", "0.5", "--max-wait", "60"])
+            .args([
+                "--endpoint",
+                &url,
+                "--ak",
+                AK,
+                "--sk",
+                SK,
+                "--project-id",
+                PROJECT,
+            ])
+            .args([
+                "--server-id",
+                "srv-peer",
+                "--poll-interval",
+                "0.5",
+                "--max-wait",
+                "60",
+            ])
             .arg("--out")
             .arg(&out)
             .env_remove("HUAWEICLOUD_SDK_AK")

@@ -147,7 +147,13 @@ pub fn install_peer() -> Result<Peer, String> {
         eprintln!("installing the official Python SDK into {}", venv.display());
         shell::run(
             Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
                 .arg("-r")
                 .arg(peers.join("requirements.txt")),
         )?;

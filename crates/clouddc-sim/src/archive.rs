@@ -22,7 +22,9 @@ use crate::faults::{hash_str, mix};
 const BLOCK: u64 = 65_535;
 /// A stored block's header: BFINAL/BTYPE byte, LEN, NLEN.
 const BLOCK_HEADER: u64 = 5;
+/// ID1 ID2 CM FLG MTIME(4) XFL OS; FLG is set to FCOMMENT when padding.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+const FCOMMENT: u8 = 0x10;
 const GZIP_TRAILER: u64 = 8;
 /// Every generated line has this length, newline included, so a line and
 /// the offset within it follow from any byte offset by division.
@@ -74,6 +76,8 @@ pub struct ArchiveLayout {
     file_name: String,
     members: Vec<Member>,
     tar_len: u64,
+    /// The gzip header comment's length, its NUL included (0: no comment).
+    comment: u64,
 }
 
 impl fmt::Debug for ArchiveLayout {
@@ -125,28 +129,35 @@ pub fn safe_stem(server: &str) -> String {
 }
 
 impl ArchiveLayout {
-    /// The layout of the archive of `export_id` on `server`, at least
-    /// `target_bytes` long (at most 517 bytes more).
+    /// The layout of the archive of `export_id` on `server`, exactly
+    /// `target_bytes` long, or the smallest archive (about 4 KiB) if that is
+    /// longer. Tar pads members to 512 bytes, so the last few bytes are made up
+    /// by a gzip header comment (`FCOMMENT`), which every gunzip skips.
     pub fn new(seed: u64, server: &str, export_id: &str, target_bytes: u64) -> Self {
         let stem = safe_stem(server);
         let key = mix(seed ^ hash_str(server) ^ mix(hash_str(export_id)));
-        let small = |share: u64| (target_bytes / share) / LINE as u64 * LINE as u64;
-        let build = |messages: u64| Self::with_sizes(&stem, key, [small(16), small(32), messages]);
-        // The smallest bulk member that reaches the target: the length is
-        // monotonic in it, so a binary search finds it.
-        let (mut low, mut high) = (0, target_bytes);
-        if build(0).len() >= target_bytes {
-            high = 0;
+        let share = |part: u64| (target_bytes / part) / LINE as u64 * LINE as u64;
+        let mut small = [share(16), share(32)];
+        // Near the smallest archive the small members' padding alone would
+        // overshoot; they are left empty there.
+        if Self::with_sizes(&stem, key, [small[0], small[1], 0]).len() > target_bytes {
+            small = [0, 0];
         }
+        let build = |messages: u64| Self::with_sizes(&stem, key, [small[0], small[1], messages]);
+        // The largest bulk member that stays within the target: the length
+        // is monotonic in it, so a binary search finds it.
+        let (mut low, mut high) = (0, target_bytes);
         while low < high {
-            let mid = low + (high - low) / 2;
-            if build(mid).len() >= target_bytes {
-                high = mid;
+            let mid = low + (high - low).div_ceil(2);
+            if build(mid).len() <= target_bytes {
+                low = mid;
             } else {
-                low = mid + 1;
+                high = mid - 1;
             }
         }
-        build(high)
+        let mut layout = build(low);
+        layout.comment = target_bytes.saturating_sub(layout.len());
+        layout
     }
 
     fn with_sizes(stem: &str, key: u64, [sel, sensors, messages]: [u64; 3]) -> Self {
@@ -185,6 +196,7 @@ impl ArchiveLayout {
             file_name: format!("{stem}-dump.tar.gz"),
             members,
             tar_len: at + 1024,
+            comment: 0,
         }
     }
 
@@ -205,7 +217,11 @@ impl ArchiveLayout {
     /// The archive's length in bytes.
     #[allow(clippy::len_without_is_empty)] // An archive is never empty.
     pub fn len(&self) -> u64 {
-        GZIP_HEADER.len() as u64 + self.tar_len + self.blocks() * BLOCK_HEADER + GZIP_TRAILER
+        self.header_len() + self.tar_len + self.blocks() * BLOCK_HEADER + GZIP_TRAILER
+    }
+
+    fn header_len(&self) -> u64 {
+        GZIP_HEADER.len() as u64 + self.comment
     }
 
     /// One pass over the content: the manifest and the CRC. Costs about one
@@ -282,14 +298,26 @@ impl ArchiveLayout {
 
     /// Fills `out` with the archive's bytes from `position`.
     fn fill(&self, digest: &ArchiveDigest, mut position: u64, mut out: &mut [u8]) {
-        let header_len = GZIP_HEADER.len() as u64;
+        let header_len = self.header_len();
         let frames_end = header_len + self.tar_len + self.blocks() * BLOCK_HEADER;
         while !out.is_empty() {
             let n;
-            if position < header_len {
-                let from = &GZIP_HEADER[position as usize..];
+            if position < GZIP_HEADER.len() as u64 {
+                let mut head = GZIP_HEADER;
+                if self.comment > 0 {
+                    head[3] = FCOMMENT;
+                }
+                let from = &head[position as usize..];
                 n = from.len().min(out.len());
                 out[..n].copy_from_slice(&from[..n]);
+            } else if position < header_len {
+                // The comment: spaces, then the NUL that ends it.
+                let left = (header_len - position) as usize;
+                n = left.min(out.len());
+                out[..n].fill(b' ');
+                if n == left {
+                    out[n - 1] = 0;
+                }
             } else if position < frames_end {
                 let p = position - header_len;
                 let frame = p / (BLOCK + BLOCK_HEADER);
@@ -559,7 +587,7 @@ mod tests {
         let digest = layout.digest();
         let bytes = whole(&layout, &digest);
         assert_eq!(bytes.len() as u64, layout.len());
-        assert!(layout.len() >= 300 * 1024 && layout.len() <= 300 * 1024 + 517);
+        assert_eq!(layout.len(), 300 * 1024);
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
         let mut manifest = String::new();
         let mut hashes = Vec::new();
@@ -577,6 +605,19 @@ mod tests {
         assert_eq!(hashes.len(), 3);
         assert_eq!(manifest, hashes.concat());
         assert!(manifest.contains("srv-0001/var/log/messages"));
+    }
+
+    #[test]
+    fn every_size_from_the_smallest_archive_up_is_exact() {
+        let smallest = ArchiveLayout::new(0, "srv", "e", 0).len();
+        for target in (smallest..smallest + 2000).chain([65_535, 65_540, 1 << 20, 5 << 30]) {
+            assert_eq!(ArchiveLayout::new(0, "srv", "e", target).len(), target);
+        }
+        let padded = ArchiveLayout::new(0, "srv", "e", smallest + 700);
+        let digest = padded.digest();
+        let bytes = whole(&padded, &digest);
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+        assert_eq!(archive.entries().unwrap().count(), 4);
     }
 
     #[test]
@@ -601,7 +642,7 @@ mod tests {
 
     #[test]
     fn content_is_deterministic_per_seed_server_and_export() {
-        let sha = |seed, server, export| ArchiveLayout::new(seed, server, export, 4096).sha256();
+        let sha = |seed, server, export| ArchiveLayout::new(seed, server, export, 16_384).sha256();
         assert_eq!(sha(1, "a", "e"), sha(1, "a", "e"));
         assert_ne!(sha(1, "a", "e"), sha(2, "a", "e"));
         assert_ne!(sha(1, "a", "e"), sha(1, "b", "e"));

@@ -26,7 +26,8 @@ pub struct SimConfig {
     pub ak_sk: Vec<(String, Secret)>,
     /// How long an export takes from 0 to 100 %.
     pub export_duration: Duration,
-    /// The approximate size of each archive (at least this, at most 1 KiB more).
+    /// The size of each archive in bytes: exact, or the smallest archive
+    /// (about 4 KiB) if that is larger.
     pub archive_bytes: u64,
     /// How statuses and percentages are worded.
     pub dialect: Dialect,

@@ -183,9 +183,16 @@ async fn admit<'s>(
         ));
     }
     for (name, value) in ids {
-        if let Err(e) = clouddc::validate::validate_id(name, value) {
-            return Err(error(StatusCode::BAD_REQUEST, "APIGW.0201", e.to_string()));
+        if let Err(why) = check_id(value) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "APIGW.0201",
+                format!("Invalid {name}: {why}"),
+            ));
         }
+    }
+    if ids.iter().any(|(_, value)| matches!(*value, "." | "..")) {
+        return Err(not_found("No resource has that name"));
     }
     if let Err(wait) = state.limiter.take(&caller.0, Instant::now()) {
         state.counters.throttled.fetch_add(1, Ordering::Relaxed);
@@ -218,6 +225,23 @@ async fn admit<'s>(
         ));
     }
     Ok((caller, roll))
+}
+
+/// What the spec's `ResourceId` allows: 1 to 128 characters, none of them a
+/// control character. Stricter rules (no `.`, `..` or edge whitespace) are
+/// the client's, which must keep URLs from resolving elsewhere.
+fn check_id(value: &str) -> Result<(), String> {
+    let length = value.chars().count();
+    if !(1..=clouddc::validate::MAX_ID_LEN).contains(&length) {
+        return Err(format!(
+            "{length} characters; 1 to {} are allowed",
+            clouddc::validate::MAX_ID_LEN
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    Ok(())
 }
 
 fn path_and_query(uri: &Uri) -> &str {
@@ -574,6 +598,17 @@ mod tests {
             parse_range("bytes=0-18446744073709551615", 100),
             Some((0, 100))
         );
+    }
+
+    #[test]
+    fn ids_follow_the_spec() {
+        assert!(check_id("srv-0001").is_ok());
+        assert!(check_id(" spaced ").is_ok());
+        assert!(check_id(&"é".repeat(128)).is_ok());
+        assert!(check_id(&"x".repeat(129)).is_err());
+        assert!(check_id("").is_err());
+        assert!(check_id("a\u{89}b").is_err());
+        assert!(check_id("a\nb").is_err());
     }
 
     #[test]

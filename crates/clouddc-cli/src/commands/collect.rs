@@ -1,0 +1,120 @@
+//! `clouddc logs collect`: export, wait and download for every server.
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::sync::Arc;
+
+use clouddc::{Client, CollectEvent, CollectOptions, EventSink, WaitOptions};
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use super::{Context, prepare_output_dir, write_stdout};
+use crate::args::CollectArgs;
+use crate::exit::{CliError, Exit};
+use crate::interrupt;
+use crate::progress::{Phase, Progress};
+use crate::servers;
+use crate::summary::{self, Record, Totals};
+
+/// Collects every server's archive, showing progress, then prints the summary.
+pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Result<Exit, CliError> {
+    let servers = servers::gather(&args.servers, args.servers_file.as_deref())?;
+    prepare_output_dir(&args.output_dir)?;
+    let started = Instant::now();
+    let progress = Arc::new(Progress::new(context.mode, Some(servers.len() as u64)));
+    let sink: EventSink = {
+        let progress = progress.clone();
+        Arc::new(move |event| report(&progress, &event))
+    };
+    let options = CollectOptions {
+        output_dir: args.output_dir.clone(),
+        concurrency: args.concurrency,
+        wait: WaitOptions {
+            deadline: args.timeout,
+            ..WaitOptions::default()
+        },
+        ..CollectOptions::default()
+    };
+    tracing::info!(
+        servers = servers.len(),
+        concurrency = args.concurrency,
+        output_dir = %args.output_dir.display(),
+        "collecting"
+    );
+
+    let mut outcomes = Box::pin(client.collect(servers.clone(), options, Some(sink)));
+    // Created once: a signal that arrives between two outcomes must not be lost.
+    let mut signal = pin!(interrupt::signal());
+    let mut records = Vec::with_capacity(servers.len());
+    let interrupted = loop {
+        tokio::select! {
+            outcome = outcomes.next() => match outcome {
+                Some(outcome) => {
+                    let record = Record::from_outcome(&outcome);
+                    progress.finished(&record);
+                    records.push(record);
+                }
+                None => break None,
+            },
+            signal = &mut signal => break Some(signal),
+        }
+    };
+    // Cancels the requests in flight and removes their temporary files.
+    drop(outcomes);
+    if interrupted.is_some() {
+        progress.note(&format!(
+            "interrupted: {} of {} servers finished; the unfinished ones left no files behind",
+            records.len(),
+            servers.len()
+        ));
+    }
+    progress.clear();
+
+    let order: HashMap<&str, usize> = servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| (server.as_str(), index))
+        .collect();
+    records.sort_by_key(|record| order.get(record.server.as_str()).copied());
+    let totals = Totals {
+        requested: servers.len(),
+        elapsed: started.elapsed(),
+    };
+    write_stdout(|out| summary::print(out, context.format, &records, totals))?;
+
+    Ok(match interrupted {
+        Some(signal) => Exit::Interrupted(signal),
+        None if records.iter().all(Record::is_ok) => Exit::Success,
+        None => Exit::Failed,
+    })
+}
+
+/// Turns the library's event into a progress update.
+fn report(progress: &Progress, event: &CollectEvent) {
+    match event {
+        CollectEvent::Exporting { server } => progress.update(server, Phase::Exporting),
+        CollectEvent::Waiting {
+            server,
+            progress: reading,
+        } => progress.update(
+            server,
+            Phase::Waiting {
+                export_id: &reading.task.export_id,
+                status: reading.task.status.as_str(),
+                percentage: reading.percentage,
+            },
+        ),
+        CollectEvent::Downloading {
+            server,
+            progress: bytes,
+        } => progress.update(
+            server,
+            Phase::Downloading {
+                bytes: bytes.bytes,
+                total: bytes.total,
+            },
+        ),
+        // Events added to the library later are not shown until the CLI knows them.
+        _ => {}
+    }
+}
