@@ -9,7 +9,11 @@
 //! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
 //! - `baseline`: makes the current spec the released baseline of the breaking-change check.
 //! - `tools`: installs the pinned external tools into `.tools/`.
+//! - `bench [NAME]`: the benchmarks (release builds, against curl, the official
+//!   Python SDK, bare reqwest and bare axum); prints a table and writes
+//!   `BENCHMARKS.md`. Not part of `ci`: nothing there depends on timing.
 
+mod bench;
 mod contract;
 mod drift;
 mod lint;
@@ -29,8 +33,11 @@ fn main() -> ExitCode {
         ["drift", "--accept"] => drift::run(drift::Mode::Accept),
         ["lint"] => lint::run(),
         ["tools"] => tools::install_all(),
-        ["contract"] => contract::run(),
+        ["contract"] => contract::run(None),
+        ["contract", suite] => contract::run(Some(suite)),
         ["baseline"] => contract::update_baseline(),
+        ["bench"] => bench::run(None),
+        ["bench", name] => bench::run(Some(name)),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -42,8 +49,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask <ci | drift [--accept] | lint | contract | baseline | tools>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {
@@ -67,7 +73,7 @@ fn ci() -> Result<(), String> {
     step("drift");
     drift::run(drift::Mode::Check)?;
     step("contract suites");
-    contract::run()?;
+    contract::run(None)?;
     eprintln!("\nxtask ci: all steps passed");
     Ok(())
 }

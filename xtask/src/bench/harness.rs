@@ -1,0 +1,567 @@
+//! What the benchmarks share: release binaries, simulators and servers that die
+//! with their guard, commands measured with `wait4` (wall time, CPU time, peak
+//! RSS), the Python peer's venv, and reading flat JSON lines without a parser.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::{shell, tools};
+
+/// The project, token and AK/SK every benchmark simulator accepts.
+pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+pub const TOKEN: &str = "bench-token";
+pub const AK: &str = "BENCHAK0123456789";
+pub const SK: &str = "bench-secret-key-0123456789";
+/// The simulator's throttle, set far above anything a benchmark sends.
+const NO_RATE_LIMIT: &str = "1000000000";
+
+/// Where benchmarks put their files and logs (git-ignored).
+pub fn bench_dir() -> PathBuf {
+    shell::workspace_root().join("target/bench")
+}
+
+/// A release binary of the workspace.
+pub fn release_bin(name: &str) -> PathBuf {
+    shell::workspace_root().join("target/release").join(name)
+}
+
+/// Removes the variables `cargo run` sets for xtask itself, so that the cargo
+/// commands we start see the same environment as a developer's (otherwise build
+/// scripts that watch them, such as ring's, run again).
+pub fn clean_cargo_env(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            );
+        if set_by_cargo_run {
+            command.env_remove(&*name);
+        }
+    }
+    command
+}
+
+/// `cargo build --release -p clouddc-cli -p clouddc-tests --bins`.
+pub fn build_release() -> Result<(), String> {
+    let root = shell::workspace_root();
+    shell::run(clean_cargo_env(&mut shell::cargo(&root)).args([
+        "build",
+        "--release",
+        "-p",
+        "clouddc-cli",
+        "-p",
+        "clouddc-tests",
+        "--bins",
+    ]))
+}
+
+/// The `clouddc` release binary with a clean environment: nothing of the
+/// developer's shell (credentials, endpoint, `RUST_LOG`) reaches it.
+pub fn clouddc() -> Command {
+    let mut command = Command::new(release_bin("clouddc"));
+    for name in [
+        "CLOUDDC_ENDPOINT",
+        "CLOUDDC_REGION",
+        "CLOUDDC_AUTH_TOKEN",
+        "HUAWEICLOUD_SDK_PROJECT_ID",
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// A server process, killed and reaped when dropped.
+pub struct Server {
+    name: String,
+    child: Child,
+    /// The base URL from its first line, `listening on http://ADDR`.
+    pub url: String,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `command`, with stderr to `target/bench/<log_name>.log`, and waits
+    /// for its `listening on URL` line.
+    pub fn start(name: &str, log_name: &str, command: &mut Command) -> Result<Self, String> {
+        std::fs::create_dir_all(bench_dir()).map_err(|e| e.to_string())?;
+        let log = bench_dir().join(format!("{log_name}.log"));
+        let file = std::fs::File::create(&log)
+            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(file)
+            .spawn()
+            .map_err(|e| format!("cannot start {name} ({command:?}): {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the server never blocks on a full pipe.
+            let mut sink = Vec::new();
+            while reader
+                .read_until(b'\n', &mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
+                sink.clear();
+            }
+        });
+        let mut server = Self {
+            name: name.to_string(),
+            child,
+            url: String::new(),
+            log,
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| format!("{name} printed nothing within 60 s"))?;
+        let line = line.trim();
+        server.url = line
+            .strip_prefix("listening on ")
+            .ok_or_else(|| {
+                format!(
+                    "{name}: unexpected first line {line:?} (stderr in {})",
+                    server.log.display()
+                )
+            })?
+            .trim_end_matches('/')
+            .to_string();
+        Ok(server)
+    }
+
+    /// Fails when the server has exited (a crash under load).
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!(
+                "{} exited with {status}; see {}",
+                self.name,
+                self.log.display()
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// `clouddc sim` on 127.0.0.1 with the benchmark credentials and no throttle.
+pub struct Sim {
+    pub server: Server,
+}
+
+impl Sim {
+    /// Starts the simulator with `extra` flags (archive size, export time...).
+    pub fn start(log_name: &str, extra: &[&str]) -> Result<Self, String> {
+        let mut command = clouddc();
+        command
+            .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
+            .args(["--token", TOKEN, "--ak", AK, "--sk", SK])
+            .args(["--rate-limit", NO_RATE_LIMIT, "--seed", "20261123"])
+            .args(extra);
+        let server = Server::start("clouddc sim", log_name, &mut command)?;
+        Ok(Self { server })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    /// `clouddc` pointed at this simulator with the token.
+    pub fn client(&self) -> Command {
+        let mut command = clouddc();
+        command.args([
+            "--endpoint",
+            self.url(),
+            "--project-id",
+            PROJECT,
+            "--token",
+            TOKEN,
+        ]);
+        command
+    }
+
+    /// The status URL of an export.
+    pub fn status_url(&self, server: &str, export_id: &str) -> String {
+        format!(
+            "{}/v1/{PROJECT}/physicalservers/{server}/logs/exports/{export_id}",
+            self.url()
+        )
+    }
+
+    /// The archive URL of an export.
+    pub fn content_url(&self, server: &str, export_id: &str) -> String {
+        format!("{}/content", self.status_url(server, export_id))
+    }
+
+    /// Starts an export of `server` and waits until it is complete; returns its id.
+    pub fn completed_export(&self, server: &str) -> Result<String, String> {
+        let output = self
+            .client()
+            .args(["--format", "json", "-q", "logs", "export", server])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run clouddc logs export: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "clouddc logs export {server} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let export_id = json_string(&stdout, "export_id")
+            .ok_or_else(|| format!("no export_id in {stdout:?}"))?;
+        let output = self
+            .client()
+            .args([
+                "--format", "json", "-q", "logs", "status", server, &export_id,
+            ])
+            .args(["--watch", "--timeout", "300s"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run clouddc logs status: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "export {export_id} of {server} did not complete: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(export_id)
+    }
+}
+
+/// How a measured command ended and what it used.
+#[derive(Debug)]
+pub struct Measured {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// From spawning to reaping.
+    pub wall: Duration,
+    /// User plus system CPU time.
+    pub cpu: Duration,
+    /// Peak resident set size in KiB (`ru_maxrss`).
+    pub max_rss_kib: u64,
+    pub stdout: String,
+    pub stderr: String,
+    /// How it ended, for messages.
+    pub status: String,
+}
+
+impl Measured {
+    pub fn max_rss_mib(&self) -> f64 {
+        self.max_rss_kib as f64 / 1024.0
+    }
+
+    /// Fails with the command's output unless it succeeded.
+    pub fn check(self, what: &str) -> Result<Self, String> {
+        if self.success {
+            Ok(self)
+        } else {
+            Err(format!(
+                "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.status,
+                tail(&self.stdout, 40),
+                tail(&self.stderr, 40)
+            ))
+        }
+    }
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    Duration::from_secs(tv.tv_sec.max(0) as u64) + Duration::from_micros(tv.tv_usec.max(0) as u64)
+}
+
+/// Runs `command` to its end (killed after `timeout`), reaping it with `wait4`
+/// for its resource usage. Stdout and stderr are captured.
+pub fn run_measured(command: &mut Command, timeout: Duration) -> Result<Measured, String> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
+    let reader = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    // The child is reaped here, never through `child`: it must not be waited
+    // for (or killed) by std afterwards.
+    drop(child);
+    let deadline = started + timeout;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = false;
+    // Bounded: after the deadline the child is killed, and a killed child ends.
+    loop {
+        // SAFETY: pid is our unreaped child; status and usage are valid for writes.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        if reaped < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!("wait4 on {command:?}: {error}"));
+        }
+        if !killed && Instant::now() >= deadline {
+            // SAFETY: pid is still our unreaped child, so it names that process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let wall = started.elapsed();
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if killed {
+        return Err(format!(
+            "{command:?} did not finish within {timeout:?} and was killed\n{}",
+            tail(&stderr, 20)
+        ));
+    }
+    let (success, status) = if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        (code == 0, format!("exit status {code}"))
+    } else {
+        (false, format!("signal {}", libc::WTERMSIG(status)))
+    };
+    Ok(Measured {
+        success,
+        wall,
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        stdout,
+        stderr,
+        status,
+    })
+}
+
+/// The raw text of `key`'s value in a flat JSON object on one line: a string
+/// without its quotes (escapes left as they are), or a number or literal.
+pub fn json_raw<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let marker = format!("\"{key}\"");
+    let mut from = 0;
+    while let Some(found) = line[from..].find(&marker) {
+        let after = from + found + marker.len();
+        let rest = line[after..].trim_start();
+        if let Some(value) = rest.strip_prefix(':') {
+            let value = value.trim_start();
+            if let Some(string) = value.strip_prefix('"') {
+                let mut escaped = false;
+                for (i, c) in string.char_indices() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => return Some(&string[..i]),
+                        _ => escaped = false,
+                    }
+                }
+                return None;
+            }
+            let end = value.find([',', '}', ']']).unwrap_or(value.len());
+            return Some(value[..end].trim());
+        }
+        from = after;
+    }
+    None
+}
+
+/// A number field of a flat JSON line.
+pub fn json_number(line: &str, key: &str) -> Option<f64> {
+    json_raw(line, key)?.parse().ok()
+}
+
+/// A string field of a flat JSON line.
+pub fn json_string(line: &str, key: &str) -> Option<String> {
+    json_raw(line, key).map(str::to_string)
+}
+
+/// The first line of `text` containing `needle`.
+pub fn line_with<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
+    text.lines().find(|line| line.contains(needle))
+}
+
+/// Flushes dirty pages so one measurement's writeback does not land in the next.
+pub fn sync() {
+    let _ = Command::new("sync").status();
+}
+
+/// Empties `dir` (creating it when missing).
+pub fn fresh_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Busy fraction of all CPUs over `window`, from /proc/stat.
+fn busy_fraction(window: Duration) -> Option<f64> {
+    fn sample() -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let total: u64 = fields.iter().sum();
+        let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+        Some((total, idle))
+    }
+    let (t0, i0) = sample()?;
+    std::thread::sleep(window);
+    let (t1, i1) = sample()?;
+    let total = t1.saturating_sub(t0);
+    (total > 0).then(|| 1.0 - i1.saturating_sub(i0) as f64 / total as f64)
+}
+
+/// Waits (at most `limit`) until other work leaves the CPUs nearly idle, and
+/// returns the busy fraction seen last, for the report.
+pub fn wait_for_quiet(limit: Duration) -> Option<f64> {
+    const QUIET: f64 = 0.10;
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let busy = busy_fraction(Duration::from_secs(1))?;
+        if busy <= QUIET || started.elapsed() >= limit {
+            return Some(busy);
+        }
+        if !said {
+            eprintln!(
+                "bench: the CPUs are {:.0}% busy with other work; waiting up to {}s for them to quiet down",
+                busy * 100.0,
+                limit.as_secs()
+            );
+            said = true;
+        }
+    }
+}
+
+/// The official Python SDK's peer client (installed by [`tools::install_peer`]).
+pub struct Peer {
+    pub python: PathBuf,
+    pub script: PathBuf,
+}
+
+impl Peer {
+    pub fn install() -> Result<Self, String> {
+        let tools::Peer { python, script } = tools::install_peer()?;
+        Ok(Self { python, script })
+    }
+
+    /// The peer against `sim`, with AK/SK, for `server`.
+    pub fn command(&self, sim: &Sim, server: &str) -> Command {
+        let mut command = Command::new(&self.python);
+        command
+            .arg(&self.script)
+            .args(["--endpoint", sim.url(), "--ak", AK, "--sk", SK])
+            .args(["--project-id", PROJECT, "--server-id", server]);
+        for name in [
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "HUAWEICLOUD_SDK_PROJECT_ID",
+        ] {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// The version of the SDK in the venv, for the report.
+    pub fn sdk_version(&self) -> String {
+        Command::new(&self.python)
+            .args([
+                "-c",
+                "import importlib.metadata as m; print(m.version('huaweicloudsdkclouddc'))",
+            ])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Bytes to MiB.
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_flat_json_lines() {
+        let line = r#"[   1.234] download-done {"bytes": 10, "mib_per_s": 512.5, "sha256": null, "s": "a\"b"}"#;
+        assert_eq!(json_number(line, "mib_per_s"), Some(512.5));
+        assert_eq!(json_number(line, "bytes"), Some(10.0));
+        assert_eq!(json_raw(line, "sha256"), Some("null"));
+        assert_eq!(json_raw(line, "s"), Some(r#"a\"b"#));
+        assert_eq!(json_raw(line, "missing"), None);
+        let ours = r#"{"export_id":"e-1","status":"completed"}"#;
+        assert_eq!(json_string(ours, "export_id").as_deref(), Some("e-1"));
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
