@@ -12,6 +12,10 @@
 //! - `bench [NAME]`: the benchmarks (release builds, against curl, the official
 //!   Python SDK, bare reqwest and bare axum); prints a table and writes
 //!   `BENCHMARKS.md`. Not part of `ci`: nothing there depends on timing.
+//! - `soak [--servers N]`: the fault soak in release with 500 servers (`ci` runs
+//!   120 in `cargo test`); prints faults injected versus survived.
+//! - `fuzz [--seconds N]`: the stable-Rust fuzz targets for N seconds (120 by
+//!   default; `ci` runs 20 in `cargo test`); prints the iterations.
 
 mod bench;
 mod contract;
@@ -20,6 +24,7 @@ mod lint;
 mod process;
 mod public_api;
 mod shell;
+mod soak;
 mod tools;
 
 use std::process::ExitCode;
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
         ["baseline"] => contract::update_baseline(),
         ["bench"] => bench::run(None),
         ["bench", name] => bench::run(Some(name)),
+        ["soak", rest @ ..] => soak::soak(rest),
+        ["fuzz", rest @ ..] => soak::fuzz(rest),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -49,7 +56,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {

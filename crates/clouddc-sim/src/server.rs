@@ -29,6 +29,9 @@ use crate::{SimConfig, SimStats};
 
 /// The largest request body read; the export body is `{}` at most.
 const MAX_BODY: usize = 16 * 1024;
+/// How long the export body may take to arrive: a client that declares a
+/// body and never sends it must not hold the handler.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The `Range` header's `maxLength` in the spec.
 const MAX_RANGE_LEN: usize = 256;
 
@@ -289,12 +292,31 @@ async fn export(
         Err(rejection) => return bad_path(rejection),
     };
     let target = path_and_query(request.uri()).to_owned();
-    let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_BODY).await else {
-        return error(
+    let too_large = || {
+        error(
             StatusCode::BAD_REQUEST,
             "APIGW.0201",
             format!("The request body is larger than {MAX_BODY} bytes"),
-        );
+        )
+    };
+    // Refused on its declaration, before any of it is awaited.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
+    let read = axum::body::to_bytes(request.into_body(), MAX_BODY);
+    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "APIGW.0201",
+                "The request body did not arrive in time",
+            );
+        }
     };
     let ids = [("project_id", project.as_str()), ("id", server.as_str())];
     let (_, mut roll) = match admit(&state, "export", &method, &target, &headers, &body, &ids).await
@@ -457,10 +479,9 @@ async fn download(
         .into_iter()
         .find(|kind| roll.happens(*kind))
         .map(|kind| {
-            (
-                kind,
-                start + ((end - start) as f64 * roll.fraction()) as u64,
-            )
+            let at = start + ((end - start) as f64 * roll.fraction()) as u64;
+            // At least one byte of body first, so the fault breaks a body.
+            (kind, at.max(start + 1))
         });
     let body = Body::from_stream(body_stream(BodyState {
         layout,
@@ -549,6 +570,10 @@ fn body_stream(state: BodyState) -> impl futures::Stream<Item = Result<Bytes, st
         let mut stop_at = state.end;
         if let Some((kind, at)) = state.fault {
             if state.position >= at {
+                // Let hyper flush the head and what was sent first, so the
+                // client sees a broken body it can resume, not a failed request.
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
                 return match kind {
                     // Ending the body short of its Content-Length: the client
                     // sees the connection close early.

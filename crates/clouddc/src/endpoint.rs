@@ -44,7 +44,10 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
     let bad = |why: &str| {
         Error::invalid(
             "endpoint",
-            format!("{:?}: {why}", crate::error::snippet(raw.as_bytes())),
+            format!(
+                "{:?}: {why}",
+                crate::error::snippet(redacted(raw).as_bytes())
+            ),
         )
     };
     let trimmed = raw.trim();
@@ -77,6 +80,19 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
         base.push_str(segment);
     }
     Ok(base)
+}
+
+/// The endpoint as an error may show it: whatever precedes the last `@` of
+/// the part before any query or fragment (`user:password@`, which may hold a
+/// credential) becomes `***`.
+fn redacted(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    let rest = &raw[start..];
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &rest[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +140,20 @@ mod tests {
             "not a url",
         ] {
             assert!(normalise_endpoint(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_never_show_credentials_in_the_url() {
+        for raw in [
+            "http://user:s3cret-pw@h",
+            "https://s3cret-pw@h:8443/base",
+            "user:s3cret-pw@h",
+            "ftp://u:s3cret-pw@h/x?q",
+        ] {
+            let error = normalise_endpoint(raw).unwrap_err().to_string();
+            assert!(!error.contains("s3cret-pw"), "{error}");
+            assert!(error.contains("***@h"), "{error}");
         }
     }
 }

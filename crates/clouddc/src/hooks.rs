@@ -131,7 +131,7 @@ impl ClientHooks<ClientState> for Client {
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         use progenitor_client::ClientInfo;
         let response = self.client().execute(request).await?;
@@ -141,7 +141,50 @@ impl ClientHooks<ClientState> for Client {
                 meta.request_id = crate::error::request_id(response.headers());
             }
         });
-        Ok(response)
+        // The generated code reads JSON answers whole; only the archive is
+        // streamed (by our own download code), so everything else is capped.
+        if info.operation_id == DOWNLOAD_OPERATION {
+            Ok(response)
+        } else {
+            Ok(capped(response, MAX_ANSWER_BYTES))
+        }
+    }
+}
+
+/// progenitor's id of the one operation whose body is not read whole.
+const DOWNLOAD_OPERATION: &str = "download_server_logs";
+
+/// The largest answer read from the JSON operations: the service's are under
+/// a KiB, so this only stops a broken or hostile server from filling memory.
+pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// `response` with a body that fails once more than `limit` bytes arrive (at
+/// once, if `Content-Length` already says so).
+fn capped(response: reqwest::Response, limit: u64) -> reqwest::Response {
+    use futures::StreamExt;
+    let too_long =
+        move || std::io::Error::other(format!("the answer is longer than {limit} bytes"));
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let declared_too_long = response.content_length().is_some_and(|n| n > limit);
+    let mut seen = 0u64;
+    let body = response.bytes_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen += chunk.len() as u64;
+        if declared_too_long || seen > limit {
+            Err(too_long())
+        } else {
+            Ok(chunk)
+        }
+    });
+    match builder.body(reqwest::Body::wrap_stream(body)) {
+        Ok(rebuilt) => reqwest::Response::from(rebuilt),
+        // Unreachable: status, version and headers came from a valid response.
+        Err(_) => reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new()))),
     }
 }
 

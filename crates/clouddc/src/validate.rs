@@ -1,8 +1,10 @@
 //! Checks of identifiers before anything is sent.
 //!
 //! progenitor percent-encodes path parameters, but the URL parser still resolves
-//! `.` and `..` as dot segments and an empty id yields `//`: such a request
-//! reaches another URL. These ids are rejected here instead.
+//! `.` and `..` as dot segments, an empty id yields `//`, and a `\` (which
+//! progenitor leaves as it is) reads as `/` in an http(s) URL, so `a\..\..\x`
+//! climbs out of its segment: such a request reaches another URL. These ids are
+//! rejected here instead.
 
 use crate::Error;
 
@@ -22,6 +24,8 @@ pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
         )
     } else if value.chars().any(char::is_control) {
         "contains control characters".to_string()
+    } else if value.contains('\\') {
+        "contains a backslash, which URLs read as a path separator".to_string()
     } else if value.trim() != value {
         "has leading or trailing whitespace".to_string()
     } else {
@@ -44,7 +48,16 @@ mod tests {
     #[test]
     fn rejects_with_argument_and_reason() {
         let long = "x".repeat(MAX_ID_LEN + 1);
-        for id in ["", ".", "..", "a\nb", "\u{7f}", " srv", long.as_str()] {
+        for id in [
+            "",
+            ".",
+            "..",
+            "a\nb",
+            "\u{7f}",
+            " srv",
+            "a\\..\\b",
+            long.as_str(),
+        ] {
             match validate_id("server", id) {
                 Err(Error::InvalidInput {
                     argument: "server",

@@ -170,7 +170,20 @@ impl Client {
                 tokio::time::sleep(next.min(remaining)).await;
             }
             polls += 1;
-            task = Some(self.status(server, export_id).await?);
+            // The deadline bounds the status call too: a server that never
+            // answers would otherwise hold the wait for the transport's read
+            // timeout times the retry attempts.
+            let remaining = options.deadline.saturating_sub(started.elapsed());
+            let status = tokio::time::timeout(remaining, self.status(server, export_id));
+            task = Some(match status.await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        what: format!("export {export_id} of server {server}"),
+                        after: options.deadline,
+                    });
+                }
+            });
         }
     }
 }
