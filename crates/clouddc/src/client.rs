@@ -22,6 +22,8 @@ pub(crate) struct ClientInner {
     pub(crate) generated: generated::Client,
     pub(crate) base_url: String,
     pub(crate) project_id: String,
+    /// `project_id`, checked once at build instead of at every call.
+    pub(crate) project: ResourceId,
     pub(crate) retry: RetryPolicy,
 }
 
@@ -81,7 +83,7 @@ impl Client {
     /// Starts exporting `server`'s logs. Retried only where no task can have been
     /// created: on 429 and when the connection was never established.
     pub async fn export(&self, server: &str) -> Result<ExportTask, Error> {
-        let project = Self::id("project_id", &self.inner.project_id)?;
+        let project = &self.inner.project;
         let server_id = Self::id("server", server)?;
         with_retries(
             &self.inner.retry,
@@ -89,7 +91,7 @@ impl Client {
             op::EXPORT,
             || async {
                 let (result, meta) = with_response_meta(self.inner.generated.export_server_logs(
-                    &project,
+                    project,
                     &server_id,
                     None,
                     &ExportRequest {},
@@ -103,14 +105,14 @@ impl Client {
 
     /// The export task's current state.
     pub async fn status(&self, server: &str, export_id: &str) -> Result<ExportTask, Error> {
-        let project = Self::id("project_id", &self.inner.project_id)?;
+        let project = &self.inner.project;
         let server_id = Self::id("server", server)?;
         let export = Self::id("export_id", export_id)?;
         with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
             let (result, meta) = with_response_meta(
                 self.inner
                     .generated
-                    .show_logs_export_status(&project, &server_id, &export, None),
+                    .show_logs_export_status(project, &server_id, &export, None),
             )
             .await;
             decode(op::STATUS, result, meta).await
@@ -126,7 +128,7 @@ impl Client {
         export_id: &str,
         offset: Option<u64>,
     ) -> Result<ResponseValue<ByteStream>, Error> {
-        let project = Self::id("project_id", &self.inner.project_id)?;
+        let project = &self.inner.project;
         let server_id = Self::id("server", server)?;
         let export = Self::id("export_id", export_id)?;
         let range = offset
@@ -139,7 +141,7 @@ impl Client {
             op::DOWNLOAD,
             || async {
                 let (result, meta) = with_response_meta(self.inner.generated.download_server_logs(
-                    &project,
+                    project,
                     &server_id,
                     &export,
                     range.as_ref(),

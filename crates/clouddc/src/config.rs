@@ -8,6 +8,7 @@ use crate::endpoint::{normalise_endpoint, region_endpoint};
 use crate::hooks::ClientState;
 use crate::retry::RetryPolicy;
 use crate::transport::{TransportOptions, http_client};
+use crate::types::ResourceId;
 use crate::validate::validate_id;
 use crate::{Error, generated};
 
@@ -186,6 +187,8 @@ impl ClientBuilder {
             Error::invalid("project_id", format!("none given; set {}", env::PROJECT_ID))
         })?;
         validate_id("project_id", &project_id)?;
+        let project = ResourceId::try_from(project_id.as_str())
+            .map_err(|e| Error::invalid("project_id", e.to_string()))?;
         let credentials = self.credentials()?;
         let http = http_client(&self.transport)?;
         let state = ClientState::new(Some(credentials), Some(project_id.clone()));
@@ -194,6 +197,7 @@ impl ClientBuilder {
             generated,
             base_url,
             project_id,
+            project,
             retry: self.retry,
         })))
     }
