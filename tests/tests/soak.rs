@@ -132,6 +132,7 @@ async fn every_archive_arrives_intact_through_injected_faults() {
     let options = CollectOptions {
         output_dir: out.clone(),
         concurrency: 32,
+        max_downloads: 16,
         wait: WaitOptions {
             deadline: Duration::from_secs(120),
             min_interval: Duration::from_millis(50),

@@ -178,9 +178,12 @@ pub struct CollectArgs {
     /// Where the archives go
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
-    /// How many export calls and downloads run at once (waiting holds no slot)
+    /// How many export calls run at once (waiting holds no slot)
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
     pub concurrency: usize,
+    /// How many downloads run at once, at most --concurrency
+    #[arg(long, value_name = "N", default_value = "16", value_parser = parse_concurrency)]
+    pub max_downloads: usize,
     /// How long to wait for each server's export, e.g. 90s, 15m, 1h
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -283,7 +286,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Parses `--concurrency`: a whole number of at least 1.
+/// Parses `--concurrency` and `--max-downloads`: a whole number of at least 1.
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),

@@ -14,8 +14,9 @@
 //! - a body that breaks (transport error, idle timeout, premature end) is resumed
 //!   with a `Range` request when the server answers `206` consistently, and
 //!   restarted from zero otherwise;
-//! - memory stays flat: at most [`IN_FLIGHT_BYTES`] of body are queued, plus a
-//!   1 MiB write buffer and the inflater's state.
+//! - memory stays flat: at most [`IN_FLIGHT_BYTES`] of body are queued (and at
+//!   most [`PROCESS_IN_FLIGHT_BYTES`] by all the downloads of the process
+//!   together), plus a 64 KiB write buffer and the inflater's state.
 //!
 //! Hashing, gzip checking and writing run on two dedicated threads fed through a
 //! byte-bounded queue, so the async task only moves chunks and the download runs
@@ -43,14 +44,21 @@ use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name, split_extension};
 use crate::hooks::ResponseMeta;
 
-/// How many body bytes may be queued between the network and the file at once.
+/// How many body bytes one download may have queued between the network and
+/// the file at once.
 pub const IN_FLIGHT_BYTES: usize = 2 << 20;
+/// How many body bytes all the downloads of the process may have queued at
+/// once: a fleet collected at a concurrency of hundreds must not cost
+/// [`IN_FLIGHT_BYTES`] per server.
+pub const PROCESS_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// The name of the operation in errors.
 const OPERATION: &str = "DownloadServerLogs";
-/// The write buffer of the temporary file.
-const WRITE_BUFFER_BYTES: usize = 1 << 20;
+/// The write buffer of the temporary file. Chunks at least this large are
+/// written directly; smaller ones are gathered so that a write is never tiny.
+/// Small, because every download in flight has one.
+const WRITE_BUFFER_BYTES: usize = 64 << 10;
 /// The inflater's output buffer (the output is only checksummed, then dropped).
-const INFLATE_BUFFER_BYTES: usize = 128 << 10;
+const INFLATE_BUFFER_BYTES: usize = 32 << 10;
 /// The minimum time between two progress reports.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// How many `<stem>.N<ext>` names are tried when the final name is taken.
@@ -59,6 +67,9 @@ pub const MAX_NAME_SUFFIX: u32 = 999;
 const MAX_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The queue budget in semaphore permits of 1 KiB each.
 const IN_FLIGHT_PERMITS: u32 = (IN_FLIGHT_BYTES / 1024) as u32;
+/// The process's queue budget, shared by every download, in permits of 1 KiB.
+static PROCESS_BUDGET: std::sync::LazyLock<Arc<Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(PROCESS_IN_FLIGHT_BYTES / 1024)));
 
 /// How a download behaves when things go wrong.
 #[derive(Debug, Clone)]
@@ -704,6 +715,7 @@ impl<'a> Reporter<'a> {
 struct Chunk {
     data: Bytes,
     _permit: OwnedSemaphorePermit,
+    _process_permit: OwnedSemaphorePermit,
 }
 
 /// What the async task tells a worker.
@@ -881,8 +893,15 @@ impl Pipeline {
         let permits = u32::try_from(data.len().div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, IN_FLIGHT_PERMITS);
+        // This download's budget first, so that one download never holds more
+        // than its share of the process's.
         let permit = self
             .budget
+            .clone()
+            .acquire_many_owned(permits)
+            .await
+            .map_err(drop)?;
+        let process_permit = PROCESS_BUDGET
             .clone()
             .acquire_many_owned(permits)
             .await
@@ -890,6 +909,7 @@ impl Pipeline {
         let chunk = Arc::new(Chunk {
             data,
             _permit: permit,
+            _process_permit: process_permit,
         });
         if let Some(checker) = &self.checker {
             checker.send(Message::Data(chunk.clone()))?;
@@ -959,7 +979,12 @@ struct FileWriter {
     out: BufWriter<File>,
     hasher: Sha256,
     bytes: u64,
+    /// Up to where the disk was asked to start writing.
+    writeback_from: u64,
 }
+
+/// How much is written between two requests to start writing it to disk.
+const WRITEBACK_STEP_BYTES: u64 = 8 << 20;
 
 impl FileWriter {
     fn new(file: File) -> Self {
@@ -967,9 +992,41 @@ impl FileWriter {
             out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
             hasher: Sha256::new(),
             bytes: 0,
+            writeback_from: 0,
         }
     }
+
+    /// Asks the kernel to start writing what is written so far to disk, without
+    /// waiting. The archive is fsynced before its rename; left alone, the kernel
+    /// writes a large archive back only then, and the fsync waits for all of it
+    /// after the last byte arrived. Started early, the disk works while the
+    /// network does. A hint: when it fails, the fsync still does the work.
+    fn start_writeback(&mut self) -> Result<(), StageError> {
+        if self.bytes - self.writeback_from < WRITEBACK_STEP_BYTES {
+            return Ok(());
+        }
+        self.out.flush().map_err(StageError::io("writing"))?;
+        start_writeback(self.out.get_ref(), self.writeback_from, self.bytes);
+        self.writeback_from = self.bytes;
+        Ok(())
+    }
 }
+
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, from: u64, to: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(from), i64::try_from(to - from)) else {
+        return;
+    };
+    // SAFETY: a plain syscall on a descriptor `file` keeps open for the call;
+    // it reads no memory of ours.
+    let _ = unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _from: u64, _to: u64) {}
 
 impl Stage for FileWriter {
     type Output = Written;
@@ -980,7 +1037,7 @@ impl Stage for FileWriter {
             .map_err(StageError::io("writing"))?;
         self.hasher.update(data);
         self.bytes += data.len() as u64;
-        Ok(())
+        self.start_writeback()
     }
 
     fn restart(&mut self) -> Result<(), StageError> {
@@ -991,6 +1048,7 @@ impl Stage for FileWriter {
             .map_err(StageError::io("truncating"))?;
         self.hasher = Sha256::new();
         self.bytes = 0;
+        self.writeback_from = 0;
         Ok(())
     }
 

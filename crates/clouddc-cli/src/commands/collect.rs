@@ -29,6 +29,7 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     let options = CollectOptions {
         output_dir: args.output_dir.clone(),
         concurrency: args.concurrency,
+        max_downloads: args.max_downloads,
         wait: WaitOptions {
             deadline: args.timeout,
             ..WaitOptions::default()
