@@ -241,7 +241,8 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     let mut details = format!(
         "`clouddc sim --export-seconds {EXPORT_SECONDS} --archive-bytes {ARCHIVE_BYTES}` (no throttle, \
 no faults); `clouddc --format json logs collect --concurrency {CONCURRENCY} --servers-file FILE` \
-with {SERVERS} servers; all {ok} archives arrived ({files} files). The wall time is the whole \
+with {SERVERS} servers (256 export calls at once, downloads at the default \
+`--max-downloads 16`); all {ok} archives arrived ({files} files). The wall time is the whole \
 process, from spawning to reaping; it used {:.1} s of CPU (user+sys).\n\n\
 The ideal is {EXPORT_SECONDS} s of export plus {total_mib:.0} MiB at {rate:.0} MiB/s, the rate of \
 {rate_source}: {EXPORT_SECONDS} + {:.1} = {ideal:.1} s.\n",
