@@ -46,30 +46,12 @@ impl Background {
         command: &mut Command,
         timeout: Duration,
     ) -> Result<(Self, String), String> {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start {name} ({command:?}): {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the child never blocks on a full pipe.
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
-        });
+        let (child, lines) = spawn_with_stdout_lines(name, command, Stdio::inherit())?;
         let guard = Self {
             name: name.to_string(),
             child,
         };
-        let line = rx
+        let line = lines
             .recv_timeout(timeout)
             .map_err(|_| format!("{name} printed nothing within {timeout:?}"))?;
         Ok((guard, line.trim().to_string()))
@@ -92,6 +74,34 @@ impl Background {
             self.name
         ))
     }
+}
+
+/// Starts `command` with `stderr` as given and its stdout read by a thread that
+/// hands every line to the returned receiver. The thread keeps reading after the
+/// receiver is dropped, so the child never blocks on a full pipe.
+pub fn spawn_with_stdout_lines(
+    name: &str,
+    command: &mut Command,
+    stderr: Stdio,
+) -> Result<(Child, mpsc::Receiver<String>), String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("cannot start {name} ({command:?}): {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        // Bytes, not `lines()`: a line that is not UTF-8 must not stop the draining.
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let _ = tx.send(String::from_utf8_lossy(&line).trim_end().to_string());
+            line.clear();
+        }
+    });
+    Ok((child, rx))
 }
 
 /// A free port on 127.0.0.1, for tools that need one named up front.

@@ -3,14 +3,10 @@
 //! the ideal: every export running at once, then every byte at the download rate
 //! `clouddc logs download` reached in the same run.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::download::{clouddc_download, sim_with_export};
-use super::harness::{self, AK, PROJECT, SK, TOKEN, mib};
+use super::harness::{self, mib};
 use super::{Context, Report, Row, Verdict};
 
 const SERVERS: usize = 1000;
@@ -40,135 +36,9 @@ fn download_rate(context: &mut Context) -> Result<(f64, &'static str), String> {
     ))
 }
 
-/// `clouddc sim` started as [`harness::Sim`] starts it, but keeping its stdout:
-/// `harness::Sim` reads only the first line, and the count of status calls is
-/// in the last one, `stats {JSON}`, printed when the simulator stops on SIGINT.
-struct CountingSim {
-    child: Child,
-    url: String,
-    /// Stdout's lines after `listening on URL`, read by a thread so the
-    /// simulator never blocks on a full pipe.
-    lines: mpsc::Receiver<String>,
-    log: PathBuf,
-}
-
-impl CountingSim {
-    /// The flags of `harness::Sim::start`: the benchmark credentials, a fixed
-    /// seed and a rate limit far above anything a benchmark sends.
-    fn start(log_name: &str, extra: &[&str]) -> Result<Self, String> {
-        std::fs::create_dir_all(harness::bench_dir()).map_err(|e| e.to_string())?;
-        let log = harness::bench_dir().join(format!("{log_name}.log"));
-        let stderr = std::fs::File::create(&log)
-            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let mut child = harness::clouddc()
-            .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
-            .args(["--token", TOKEN, "--ak", AK, "--sk", SK])
-            .args(["--rate-limit", "1000000000", "--seed", "20261123"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| format!("cannot start clouddc sim: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut sim = Self {
-            child,
-            url: String::new(),
-            lines,
-            log,
-        };
-        let first = sim
-            .lines
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| {
-                format!(
-                    "clouddc sim printed nothing within 60 s; see {}",
-                    sim.log.display()
-                )
-            })?;
-        sim.url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("clouddc sim: unexpected first line {first:?}"))?
-            .trim_end_matches('/')
-            .to_string();
-        Ok(sim)
-    }
-
-    /// `clouddc` pointed at this simulator with the token.
-    fn client(&self) -> Command {
-        let mut command = harness::clouddc();
-        command.args([
-            "--endpoint",
-            &self.url,
-            "--project-id",
-            PROJECT,
-            "--token",
-            TOKEN,
-        ]);
-        command
-    }
-
-    /// Fails when the simulator has exited (a crash under load).
-    fn check_alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!(
-                "clouddc sim exited with {status}; see {}",
-                self.log.display()
-            )),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    /// Stops the simulator with SIGINT, as a user does, and returns the status
-    /// calls it answered, from its `stats` line.
-    fn stop(self) -> Result<u64, String> {
-        let pid = libc::pid_t::try_from(self.child.id()).map_err(|e| e.to_string())?;
-        // SAFETY: `kill` has no memory effects; `pid` is our unreaped child, so
-        // it cannot name another process.
-        if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
-            return Err(format!(
-                "cannot stop clouddc sim: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).map_err(|_| {
-                format!(
-                    "clouddc sim printed no `stats` line within 30 s of SIGINT; see {}",
-                    self.log.display()
-                )
-            })?;
-            if let Some(stats) = line.strip_prefix("stats ") {
-                return harness::json_number(stats, "status_requests")
-                    .map(|n| n as u64)
-                    .ok_or_else(|| format!("no status_requests in {line:?}"));
-            }
-        }
-    }
-}
-
-impl Drop for CountingSim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub fn run(context: &mut Context) -> Result<Report, String> {
     let (rate, rate_source) = download_rate(context)?;
-    let mut sim = CountingSim::start(
+    let mut sim = harness::Sim::start(
         "fleet-sim",
         &[
             "--archive-bytes",
@@ -195,7 +65,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
         Duration::from_secs(600),
     )?
     .check("clouddc logs collect")?;
-    sim.check_alive()?;
+    sim.server.check_alive()?;
     let ok = measured.stdout.matches("\"status\":\"ok\"").count();
     if ok != SERVERS {
         return Err(format!(
@@ -205,7 +75,12 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     }
     let files = std::fs::read_dir(&out).map_or(0, |d| d.count());
     // A fresh simulator served only this run: all its status calls are the run's.
-    let status_calls = sim.stop()?;
+    let stats = sim
+        .server
+        .interrupt_for_line("stats ", Duration::from_secs(30))?;
+    let status_calls = harness::json_number(&stats, "status_requests")
+        .map(|n| n as u64)
+        .ok_or_else(|| format!("no status_requests in the simulator's stats {stats:?}"))?;
     harness::fresh_dir(&dir)?;
 
     let total_mib = mib(ARCHIVE_BYTES * SERVERS as u64);

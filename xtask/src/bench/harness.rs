@@ -2,12 +2,13 @@
 //! with their guard, commands measured with `wait4` (wall time, CPU time, peak
 //! RSS), the Python peer's venv, and reading flat JSON lines without a parser.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::process::spawn_with_stdout_lines;
 use crate::{shell, tools};
 
 /// The project, token and AK/SK every benchmark simulator accepts.
@@ -88,6 +89,8 @@ pub struct Server {
     pub url: String,
     /// Where its stderr goes.
     pub log: PathBuf,
+    /// Its stdout's lines after the first.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Drop for Server {
@@ -105,36 +108,16 @@ impl Server {
         let log = bench_dir().join(format!("{log_name}.log"));
         let file = std::fs::File::create(&log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(file)
-            .spawn()
-            .map_err(|e| format!("cannot start {name} ({command:?}): {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the server never blocks on a full pipe.
-            let mut sink = Vec::new();
-            while reader
-                .read_until(b'\n', &mut sink)
-                .map(|n| n > 0)
-                .unwrap_or(false)
-            {
-                sink.clear();
-            }
-        });
+        let (child, lines) = spawn_with_stdout_lines(name, command, Stdio::from(file))?;
         let mut server = Self {
             name: name.to_string(),
             child,
             url: String::new(),
             log,
+            lines,
         };
-        let line = rx
+        let line = server
+            .lines
             .recv_timeout(Duration::from_secs(60))
             .map_err(|_| format!("{name} printed nothing within 60 s"))?;
         let line = line.trim();
@@ -149,6 +132,36 @@ impl Server {
             .trim_end_matches('/')
             .to_string();
         Ok(server)
+    }
+
+    /// Stops the server with SIGINT, as a user does, and returns the rest of
+    /// the first line it then prints that starts with `prefix` (the simulator
+    /// prints `stats {JSON}` last).
+    pub fn interrupt_for_line(self, prefix: &str, timeout: Duration) -> Result<String, String> {
+        let pid = libc::pid_t::try_from(self.child.id()).map_err(|e| e.to_string())?;
+        // SAFETY: `kill` has no memory effects; `pid` is our unreaped child, so
+        // it cannot name another process.
+        if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+            return Err(format!(
+                "cannot stop {}: {}",
+                self.name,
+                std::io::Error::last_os_error()
+            ));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).map_err(|_| {
+                format!(
+                    "{} printed no `{prefix}` line within {timeout:?} of SIGINT; see {}",
+                    self.name,
+                    self.log.display()
+                )
+            })?;
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return Ok(rest.to_string());
+            }
+        }
     }
 
     /// Fails when the server has exited (a crash under load).
