@@ -57,28 +57,7 @@ async fn serve(addr: SocketAddr, body: Body) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let (addr, body) = match parse_args() {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            eprintln!("bench_bare_axum: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("bench_bare_axum: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(addr, body)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("bench_bare_axum: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    clouddc_tests::bench_support::main("bench_bare_axum", parse_args, |(addr, body)| {
+        serve(addr, body)
+    })
 }

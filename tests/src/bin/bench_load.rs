@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clouddc_tests::bench_support::quantile_ms;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::task::JoinSet;
 
@@ -171,13 +172,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     latencies.sort_unstable();
     let seconds = finished.duration_since(measure_from).as_secs_f64();
-    let quantile = |q: f64| {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let index = ((q * latencies.len() as f64) as usize).min(latencies.len() - 1);
-        f64::from(latencies[index]) / 1000.0
-    };
+    let quantile = |q: f64| quantile_ms(&latencies, q);
     let rate = if seconds > 0.0 {
         latencies.len() as f64 / seconds
     } else {
@@ -195,28 +190,5 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("bench_load: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("bench_load: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("bench_load: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    clouddc_tests::bench_support::main("bench_load", parse_args, run)
 }

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clouddc_tests::bench_support::quantile_ms;
 use tokio::task::JoinSet;
 
 /// Calls per client per sequential round, and per in-flight task per round.
@@ -166,14 +167,7 @@ impl Tally {
 
     fn report(&mut self, mode: &str, client: &str) {
         self.latencies_us.sort_unstable();
-        let quantile = |q: f64| {
-            let n = self.latencies_us.len();
-            if n == 0 {
-                return 0.0;
-            }
-            let index = ((q * n as f64) as usize).min(n - 1);
-            f64::from(self.latencies_us[index]) / 1000.0
-        };
+        let quantile = |q: f64| quantile_ms(&self.latencies_us, q);
         let seconds = self.elapsed.as_secs_f64();
         let rate = if seconds > 0.0 {
             self.calls() as f64 / seconds
@@ -354,28 +348,5 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("bench_status: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("bench_status: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("bench_status: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    clouddc_tests::bench_support::main("bench_status", parse_args, run)
 }
