@@ -21,8 +21,7 @@ use crate::{Error, generated};
 pub(crate) struct ClientInner {
     pub(crate) generated: generated::Client,
     pub(crate) base_url: String,
-    pub(crate) project_id: String,
-    /// `project_id`, checked once at build instead of at every call.
+    /// The project, checked once at build instead of at every call.
     pub(crate) project: ResourceId,
     pub(crate) retry: RetryPolicy,
 }
@@ -38,7 +37,7 @@ impl fmt::Debug for Client {
         // Credentials are deliberately absent.
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("project_id", &self.inner.project_id)
+            .field("project_id", &self.project_id())
             .finish_non_exhaustive()
     }
 }
@@ -72,10 +71,11 @@ impl Client {
 
     /// The project requests are for.
     pub fn project_id(&self) -> &str {
-        &self.inner.project_id
+        &self.inner.project
     }
 
-    fn id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
+    /// `value` as a path id, or an error naming `argument`.
+    pub(crate) fn id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
         validate_id(argument, value)?;
         ResourceId::try_from(value).map_err(|e| Error::invalid(argument, e.to_string()))
     }

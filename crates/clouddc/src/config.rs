@@ -8,8 +8,6 @@ use crate::endpoint::{normalise_endpoint, region_endpoint};
 use crate::hooks::ClientState;
 use crate::retry::RetryPolicy;
 use crate::transport::{TransportOptions, http_client};
-use crate::types::ResourceId;
-use crate::validate::validate_id;
 use crate::{Error, generated};
 
 /// The environment variables the builder reads in [`ClientBuilder::from_env`].
@@ -186,17 +184,14 @@ impl ClientBuilder {
         let project_id = self.project_id.clone().ok_or_else(|| {
             Error::invalid("project_id", format!("none given; set {}", env::PROJECT_ID))
         })?;
-        validate_id("project_id", &project_id)?;
-        let project = ResourceId::try_from(project_id.as_str())
-            .map_err(|e| Error::invalid("project_id", e.to_string()))?;
+        let project = Client::id("project_id", &project_id)?;
         let credentials = self.credentials()?;
         let http = http_client(&self.transport)?;
-        let state = ClientState::new(Some(credentials), Some(project_id.clone()));
+        let state = ClientState::new(Some(credentials), Some(project_id));
         let generated = generated::Client::new_with_client(&base_url, http, state);
         Ok(Client::from_inner(Arc::new(ClientInner {
             generated,
             base_url,
-            project_id,
             project,
             retry: self.retry,
         })))
