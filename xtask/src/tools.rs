@@ -1,6 +1,7 @@
 //! The pinned external tools, installed on first use into the git-ignored `.tools/`.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::shell;
@@ -53,11 +54,33 @@ fn installed_pip_version(package: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-fn install_pip() -> Result<(), String> {
-    if !venv_bin("python").exists() {
-        eprintln!("creating {}", venv().display());
-        shell::run(Command::new("python3").arg("-m").arg("venv").arg(venv()))?;
+/// Creates the venv at `venv` unless it exists; returns its Python.
+fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        eprintln!("creating {}", venv.display());
+        shell::run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
     }
+    Ok(python)
+}
+
+/// `python -m pip install --quiet ARGS`, quietly, into `python`'s venv.
+fn pip_install(python: &Path, args: &[&OsStr]) -> Result<(), String> {
+    shell::run(
+        Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(args),
+    )
+}
+
+fn install_pip() -> Result<(), String> {
+    let python = ensure_venv(&venv())?;
     let missing: Vec<String> = PIP_PACKAGES
         .iter()
         .filter(|(name, version)| installed_pip_version(name).as_deref() != Some(*version))
@@ -67,17 +90,8 @@ fn install_pip() -> Result<(), String> {
         return Ok(());
     }
     eprintln!("installing {} into {}", missing.join(" "), venv().display());
-    shell::run(
-        Command::new(venv_bin("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(&missing),
-    )
+    let args: Vec<&OsStr> = missing.iter().map(OsStr::new).collect();
+    pip_install(&python, &args)
 }
 
 fn installed_npm_version(package: &str) -> Option<String> {
@@ -133,11 +147,7 @@ pub fn install_peer() -> Result<Peer, String> {
         return Err(format!("the Python peer is missing: {}", script.display()));
     }
     let venv = root.join(".tools/peer-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        eprintln!("creating {}", venv.display());
-        shell::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
+    let python = ensure_venv(&venv)?;
     let imports = Command::new(&python)
         .args(["-c", "import huaweicloudsdkcore, huaweicloudsdkclouddc"])
         .output()
@@ -145,18 +155,8 @@ pub fn install_peer() -> Result<Peer, String> {
         .unwrap_or(false);
     if !imports {
         eprintln!("installing the official Python SDK into {}", venv.display());
-        shell::run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg("-r")
-                .arg(peers.join("requirements.txt")),
-        )?;
+        let requirements = peers.join("requirements.txt");
+        pip_install(&python, &[OsStr::new("-r"), requirements.as_os_str()])?;
     }
     Ok(Peer { python, script })
 }
