@@ -72,7 +72,10 @@ fn quick_wait() -> WaitOptions {
 
 fn download_options() -> DownloadOptions {
     DownloadOptions {
-        max_resumes: 10,
+        // The fault tests break half of all bodies, each attempt on its own
+        // dice: 10 resumes lost one download in 2^11, which CI met once.
+        // 40 make a run of 41 broken attempts a 1-in-2^41 event.
+        max_resumes: 40,
         idle_timeout: Some(Duration::from_secs(1)),
         ..DownloadOptions::default()
     }
