@@ -346,7 +346,19 @@ async fn injected_500_and_429_have_the_documented_shapes_and_are_retried() {
     assert!(saw_500 && saw_429);
     // The client's retries carry the flow through them.
     let dir = tempfile::tempdir().unwrap();
-    full_flow(&token_client(&sim), &sim, "srv-retry", dir.path()).await;
+    // Here a try fails with p = 0.3 + 0.7 × 0.3 = 0.51: 8 attempts lose a
+    // call one time in 220, so the flow gets 30 (one in 2^29).
+    let client = Client::builder()
+        .endpoint(sim.base_url())
+        .project_id(sim.project_id())
+        .token(TOKEN)
+        .retry_policy(RetryPolicy {
+            max_attempts: 30,
+            ..fast_retries()
+        })
+        .build()
+        .expect("client");
+    full_flow(&client, &sim, "srv-retry", dir.path()).await;
 }
 
 #[tokio::test]
