@@ -109,28 +109,37 @@ impl Progress {
         let inner = match mode {
             Mode::Silent => Inner::Silent,
             Mode::Lines => Inner::Lines(Mutex::new(HashMap::new())),
-            Mode::Bars => {
-                let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-                let overall = servers.map(|n| {
-                    let bar = multi.add(ProgressBar::new(n));
-                    bar.set_style(style(
-                        "{elapsed_precise} [{wide_bar}] {pos}/{len} servers {msg}",
-                    ));
-                    // One ticking bar keeps the elapsed time moving while every
-                    // server is waiting; per-server ticks would be a thread each.
-                    bar.enable_steady_tick(Duration::from_millis(250));
-                    bar
-                });
-                crate::logging::route_through(&multi);
-                Inner::Bars(Mutex::new(Bars {
-                    multi,
-                    overall,
-                    servers: HashMap::new(),
-                    failed: 0,
-                }))
-            }
+            Mode::Bars => return Self::bars(servers, ProgressDrawTarget::stderr()),
         };
         Self { inner }
+    }
+
+    /// Bars drawn to `target`: stderr in use, an in-memory terminal in tests.
+    fn bars(servers: Option<u64>, target: ProgressDrawTarget) -> Self {
+        let multi = MultiProgress::with_draw_target(target);
+        let overall = servers.map(|n| {
+            let bar = multi.add(ProgressBar::new(n));
+            bar.set_style(style(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} servers {msg}",
+            ));
+            // One ticking bar keeps the elapsed time moving while every
+            // server is waiting; per-server ticks would be a thread each.
+            // Drawn now, not at the first steady tick: a bar appears when it
+            // first draws, and `tick` does nothing once a ticker runs.
+            bar.tick();
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        crate::logging::route_through(&multi);
+        let bars = Bars {
+            multi,
+            overall,
+            servers: HashMap::new(),
+            failed: 0,
+        };
+        Self {
+            inner: Inner::Bars(Mutex::new(bars)),
+        }
     }
 
     /// Reports that `server` reached `phase`.
@@ -353,6 +362,73 @@ mod tests {
         assert_eq!(printed.last().unwrap(), "downloading 1.00 KiB");
         // exporting, 0, 12, 21, ..., 90, 100, downloading
         assert_eq!(printed.len(), 1 + 11 + 1, "{printed:#?}");
+    }
+
+    fn record(server: &str, error: Option<&str>) -> Record {
+        Record {
+            server: server.into(),
+            export_id: Some("e1".into()),
+            status: if error.is_some() {
+                crate::summary::Status::Failed
+            } else {
+                crate::summary::Status::Ok
+            },
+            path: error.is_none().then(|| format!("logs/{server}.tar.gz")),
+            bytes: error.is_none().then_some(2048),
+            sha256: None,
+            error: error.map(str::to_owned),
+            request_id: None,
+        }
+    }
+
+    /// The bars as a terminal shows them, one trimmed line per row.
+    fn screen(term: &indicatif::InMemoryTerm) -> Vec<String> {
+        term.contents()
+            .lines()
+            .map(|line| line.trim_end().to_owned())
+            .filter(|line| !line.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn bars_show_each_server_in_its_phase_above_the_fleet() {
+        let term = indicatif::InMemoryTerm::new(12, 120);
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let progress = Progress::bars(Some(3), target);
+
+        progress.update("srv-a", Phase::Exporting);
+        progress.update("srv-b", waiting(Some(40.0)));
+        progress.update(
+            "srv-c",
+            Phase::Downloading {
+                bytes: 512 << 10,
+                total: Some(1 << 20),
+            },
+        );
+        let rows = screen(&term);
+        assert_eq!(rows.len(), 4, "{rows:#?}");
+        assert!(rows[0].starts_with("srv-a") && rows[0].ends_with("exporting"));
+        assert!(rows[1].starts_with("srv-b"), "{rows:#?}");
+        assert!(rows[1].contains(" 40% waiting (Running)"), "{rows:#?}");
+        assert!(rows[2].starts_with("srv-c"), "{rows:#?}");
+        assert!(rows[2].contains("512.00 KiB/1.00 MiB"), "{rows:#?}");
+        assert!(rows[3].contains("0/3 servers"), "{rows:#?}");
+
+        // A finished server's bar goes; a failure is printed above the bars
+        // and counted on the fleet's.
+        progress.finished(&record("srv-a", None));
+        progress.finished(&record("srv-b", Some("export failed: disk full")));
+        let rows = screen(&term);
+        assert_eq!(
+            rows[0], "srv-b: failed export failed: disk full",
+            "{rows:#?}"
+        );
+        assert!(rows[1].starts_with("srv-c"), "{rows:#?}");
+        assert!(rows[2].contains("2/3 servers (1 failed)"), "{rows:#?}");
+        assert_eq!(rows.len(), 3, "{rows:#?}");
+
+        progress.clear();
+        assert_eq!(screen(&term), ["srv-b: failed export failed: disk full"]);
     }
 
     #[test]
