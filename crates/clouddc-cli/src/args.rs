@@ -167,7 +167,7 @@ pub enum LogsCommand {
 #[command(after_help = "\
 Servers from the arguments and the file are combined; duplicates are dropped,
 keeping the first. Each archive is written to DIR under the name the service
-gives it, checked (length, gzip) before it appears there.")]
+gives it, checked (length, and gzip unless --no-verify) before it appears there.")]
 pub struct CollectArgs {
     /// Server ids
     #[arg(value_name = "SERVER", required_unless_present = "servers_file")]
@@ -187,6 +187,27 @@ pub struct CollectArgs {
     /// How long to wait for each server's export, e.g. 90s, 15m, 1h
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// How a downloaded archive is checked before it appears in the output directory.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only each archive's length, not its gzip stream (no inflating: much
+    /// faster for large, highly compressed bundles)
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+impl CheckArgs {
+    /// The download options these flags ask for.
+    pub fn download_options(&self) -> clouddc::DownloadOptions {
+        clouddc::DownloadOptions {
+            verify_gzip: !self.no_verify,
+            ..clouddc::DownloadOptions::default()
+        }
+    }
 }
 
 /// `logs export`.
@@ -226,6 +247,8 @@ pub struct DownloadArgs {
     /// Where the archive goes
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 /// `clouddc sim`. The defaults are the simulator library's
@@ -315,6 +338,26 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn archives_are_verified_unless_no_verify_is_given() {
+        let options = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Logs(LogsCommand::Download(d)) => d.check.download_options(),
+            Command::Logs(LogsCommand::Collect(c)) => c.check.download_options(),
+            other => panic!("{other:?}"),
+        };
+        let download = ["clouddc", "logs", "download", "s", "e"];
+        let collect = ["clouddc", "logs", "collect", "s"];
+        assert!(options(&download).verify_gzip);
+        assert!(options(&collect).verify_gzip);
+        assert!(!options(&[&download[..], &["--no-verify"]].concat()).verify_gzip);
+        assert!(!options(&[&collect[..], &["--no-verify"]].concat()).verify_gzip);
+        // Everything else stays the library's default.
+        let defaults = clouddc::DownloadOptions::default();
+        let off = options(&[&download[..], &["--no-verify"]].concat());
+        assert_eq!(off.max_resumes, defaults.max_resumes);
+        assert_eq!(off.idle_timeout, defaults.idle_timeout);
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         output_dir: args.output_dir.clone(),
         concurrency: args.concurrency,
         max_downloads: args.max_downloads,
+        download: args.check.download_options(),
         wait: WaitOptions {
             deadline: args.timeout,
             ..WaitOptions::default()

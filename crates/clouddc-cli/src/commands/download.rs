@@ -1,6 +1,6 @@
 //! `clouddc logs download SERVER EXPORT_ID [-o DIR]`.
 
-use clouddc::{Client, DownloadOptions, DownloadProgress};
+use clouddc::{Client, DownloadProgress};
 
 use super::{Context, prepare_output_dir, write_stdout};
 use crate::args::{DownloadArgs, Format};
@@ -27,7 +27,7 @@ pub async fn run(
             },
         )
     };
-    let options = DownloadOptions::default();
+    let options = args.check.download_options();
     let downloaded = client.download(
         &args.server,
         &args.export_id,
