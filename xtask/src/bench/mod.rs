@@ -13,6 +13,7 @@ mod harness;
 mod memory;
 mod sim;
 mod status;
+mod verify;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -21,7 +22,9 @@ use std::time::{Duration, SystemTime};
 use crate::shell;
 
 /// The benchmarks, in the order a full run takes them.
-const NAMES: &[&str] = &["download", "memory", "status", "fleet", "sim", "build"];
+const NAMES: &[&str] = &[
+    "download", "memory", "verify", "status", "fleet", "sim", "build",
+];
 
 /// How long a benchmark waits for other work on the machine to stop.
 const QUIET_LIMIT: Duration = Duration::from_secs(180);
@@ -152,6 +155,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
         let result = match *name {
             "download" => download::run(&mut context),
             "memory" => memory::run(&mut context),
+            "verify" => verify::run(&mut context),
             "status" => status::run(&mut context),
             "fleet" => fleet::run(&mut context),
             "sim" => sim::run(&mut context),
