@@ -58,7 +58,9 @@ const OPERATION: &str = "DownloadServerLogs";
 /// Small, because every download in flight has one.
 const WRITE_BUFFER_BYTES: usize = 64 << 10;
 /// The inflater's output buffer (the output is only checksummed, then dropped).
-const INFLATE_BUFFER_BYTES: usize = 32 << 10;
+/// zlib-rs inflates about 1.2x faster into 256 KiB than into 32 KiB; with at
+/// most 16 downloads at once by default that is 4 MiB.
+const INFLATE_BUFFER_BYTES: usize = 256 << 10;
 /// The minimum time between two progress reports.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// How many `<stem>.N<ext>` names are tried when the final name is taken.
@@ -1114,7 +1116,9 @@ struct GzipCheck {
     fixed: [u8; 10],
     trailer: [u8; 8],
     inflate: flate2::Decompress,
-    crc: flate2::Crc,
+    crc: crc32fast::Hasher,
+    /// The member's inflated size modulo 2^32, as the trailer's ISIZE.
+    size: u32,
     out: Box<[u8]>,
     /// Bytes fed so far, for error messages.
     offset: u64,
@@ -1137,7 +1141,8 @@ impl GzipCheck {
             fixed: [0; 10],
             trailer: [0; 8],
             inflate: flate2::Decompress::new(false),
-            crc: flate2::Crc::new(),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
             out: Box::default(),
             offset: 0,
             members: 0,
@@ -1254,6 +1259,8 @@ impl GzipCheck {
             let produced = usize::try_from(self.inflate.total_out() - out_before).unwrap_or(0);
             let produced = produced.min(self.out.len());
             self.crc.update(&self.out[..produced]);
+            // ISIZE is the size modulo 2^32: truncation is the format.
+            self.size = self.size.wrapping_add(produced as u32);
             used = (used + consumed).min(data.len());
             if status == flate2::Status::StreamEnd {
                 self.state = GzipState::Trailer(0);
@@ -1280,13 +1287,13 @@ impl GzipCheck {
         let [c0, c1, c2, c3, s0, s1, s2, s3] = self.trailer;
         let crc = u32::from_le_bytes([c0, c1, c2, c3]);
         let size = u32::from_le_bytes([s0, s1, s2, s3]);
-        if crc != self.crc.sum() {
+        if crc != self.crc.clone().finalize() {
             return Err(self.corrupt(format_args!(
                 "CRC-32 mismatch in member {} (data is damaged)",
                 self.members + 1
             )));
         }
-        if size != self.crc.amount() {
+        if size != self.size {
             return Err(self.corrupt(format_args!(
                 "size mismatch in member {} (data is damaged)",
                 self.members + 1
@@ -1294,7 +1301,8 @@ impl GzipCheck {
         }
         self.members += 1;
         self.inflate.reset(false);
-        self.crc.reset();
+        self.crc = crc32fast::Hasher::new();
+        self.size = 0;
         self.state = GzipState::Between;
         Ok(take)
     }
