@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use hmac::Mac;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -93,6 +93,8 @@ pub enum VerifyError {
 /// headers are rebuilt in the order `SignedHeaders` lists them. A non-empty body
 /// is hashed unless `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` is set, as the
 /// official SDK signs non-JSON bodies. The signature is compared in constant time.
+/// `X-Sdk-Date` may differ from `now` by `max_skew`, counted in whole seconds as the
+/// header is.
 pub fn verify(
     method: &str,
     path_and_query: &str,
@@ -213,7 +215,9 @@ fn checked_date(
         other => other?,
     };
     let date = parse_sdk_date(&value).ok_or(VerifyError::MalformedDate)?;
-    let skew = date - now;
+    // X-Sdk-Date has whole seconds; comparing it with a sub-second clock would refuse
+    // a request signed at .999 and checked 1.001 s later as "1 s" beyond a 1 s window.
+    let skew = date - now.trunc_subsecs(0);
     // A tolerance too large for chrono means no limit at all.
     let allowed = TimeDelta::from_std(max_skew).unwrap_or(TimeDelta::MAX);
     if skew.abs() > allowed {
@@ -391,6 +395,31 @@ mod tests {
             Some(Secret::new(SK))
         });
         assert_eq!(other_method, mismatch);
+    }
+
+    #[test]
+    fn the_window_is_counted_in_the_header_s_whole_seconds() {
+        let headers = signed_headers(&[], BODY);
+        let one_second = Duration::from_secs(1);
+        let check_after = |elapsed: TimeDelta| {
+            verify(
+                "POST",
+                &target(),
+                &headers,
+                BODY,
+                date() + elapsed,
+                one_second,
+                |_| Some(Secret::new(SK)),
+            )
+        };
+        assert!(check_after(TimeDelta::milliseconds(1_999)).is_ok());
+        assert_eq!(
+            check_after(TimeDelta::milliseconds(2_000)).map(|_| ()),
+            Err(VerifyError::DateSkew {
+                skew_seconds: -2,
+                max_skew_seconds: 1
+            })
+        );
     }
 
     #[test]
