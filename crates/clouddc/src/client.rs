@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::config::ClientBuilder;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
 use crate::error::{from_generated, request_id};
-use crate::hooks::{ResponseMeta, with_response_meta};
+use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask, ResourceId};
 use crate::validate::validate_id;
@@ -90,7 +90,7 @@ impl Client {
             Idempotency::Create,
             op::EXPORT,
             || async {
-                let (result, meta) = with_response_meta(self.inner.generated.export_server_logs(
+                let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
                     project,
                     &server_id,
                     None,
@@ -109,7 +109,7 @@ impl Client {
         let server_id = Self::id("server", server)?;
         let export = Self::id("export_id", export_id)?;
         with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
-            let (result, meta) = with_response_meta(
+            let (result, meta) = with_received_meta(
                 self.inner
                     .generated
                     .show_logs_export_status(project, &server_id, &export, None),
@@ -140,7 +140,7 @@ impl Client {
             Idempotency::Safe,
             op::DOWNLOAD,
             || async {
-                let (result, meta) = with_response_meta(self.inner.generated.download_server_logs(
+                let (result, meta) = with_received_meta(self.inner.generated.download_server_logs(
                     project,
                     &server_id,
                     &export,
@@ -150,7 +150,7 @@ impl Client {
                 .await;
                 match result {
                     Ok(response) => Ok(response),
-                    Err(error) => Err(from_generated(op::DOWNLOAD, error, meta).await),
+                    Err(error) => Err(from_generated(op::DOWNLOAD, error, meta.into_meta()).await),
                 }
             },
         )
@@ -188,7 +188,7 @@ impl Client {
 async fn decode<T: DeserializeOwned>(
     operation: &'static str,
     result: Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>,
-    meta: ResponseMeta,
+    meta: ReceivedMeta,
 ) -> Result<T, Error> {
     match result {
         Ok(value) => Ok(value.into_inner()),
@@ -212,6 +212,6 @@ async fn decode<T: DeserializeOwned>(
                 meta,
             })
         }
-        Err(error) => Err(from_generated(operation, error, meta).await),
+        Err(error) => Err(from_generated(operation, error, meta.into_meta()).await),
     }
 }

@@ -198,9 +198,17 @@ impl ApiError {
 
 /// The request id of a response, from `X-Request-Id`.
 pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
+    headers.get(X_REQUEST_ID).and_then(printable_request_id)
+}
+
+/// The header that carries the gateway's request id.
+pub(crate) const X_REQUEST_ID: &str = "x-request-id";
+
+/// A request id header's value as printable text; `None` when empty or not text.
+pub(crate) fn printable_request_id(value: &http::HeaderValue) -> Option<String> {
+    value
+        .to_str()
+        .ok()
         .map(|v| snippet(v.as_bytes()))
         .filter(|v| !v.is_empty())
 }

@@ -55,18 +55,49 @@ pub struct ResponseMeta {
     pub request_id: Option<String>,
 }
 
+/// What the hook saw of a response, kept raw: the request id becomes text (an
+/// allocation and a scan for control characters) only when an error needs it,
+/// not on every successful status poll.
+#[derive(Debug, Default)]
+pub(crate) struct ReceivedMeta {
+    status: Option<u16>,
+    request_id: Option<HeaderValue>,
+}
+
+impl ReceivedMeta {
+    /// The status and the request id as text.
+    pub(crate) fn into_meta(self) -> ResponseMeta {
+        ResponseMeta {
+            status: self.status,
+            request_id: self
+                .request_id
+                .as_ref()
+                .and_then(crate::error::printable_request_id),
+        }
+    }
+}
+
 tokio::task_local! {
-    static LAST_RESPONSE: Arc<Mutex<ResponseMeta>>;
+    static LAST_RESPONSE: Arc<Mutex<ReceivedMeta>>;
 }
 
 /// Runs one generated call and returns, beside its result, the status and request
 /// id of the response it received. progenitor drops both when a 2xx body fails to
 /// decode; this keeps them for the error.
 pub async fn with_response_meta<F: Future>(call: F) -> (F::Output, ResponseMeta) {
-    let slot = Arc::new(Mutex::new(ResponseMeta::default()));
+    let (output, received) = with_received_meta(call).await;
+    (output, received.into_meta())
+}
+
+/// [`with_response_meta`], with the meta left raw until an error needs it.
+pub(crate) async fn with_received_meta<F: Future>(call: F) -> (F::Output, ReceivedMeta) {
+    let slot = Arc::new(Mutex::new(ReceivedMeta::default()));
     let output = LAST_RESPONSE.scope(slot.clone(), call).await;
-    let meta = slot.lock().map(|m| m.clone()).unwrap_or_default();
-    (output, meta)
+    let received = slot
+        .lock()
+        .map(|mut m| std::mem::take(&mut *m))
+        .unwrap_or_default();
+    (output, received)
 }
 
 /// The header name of the token.
@@ -153,7 +184,7 @@ impl ClientHooks<ClientState> for Client {
         let _ = LAST_RESPONSE.try_with(|slot| {
             if let Ok(mut meta) = slot.lock() {
                 meta.status = Some(response.status().as_u16());
-                meta.request_id = crate::error::request_id(response.headers());
+                meta.request_id = response.headers().get(crate::error::X_REQUEST_ID).cloned();
             }
         });
         // The generated code reads JSON answers whole; only the archive is
