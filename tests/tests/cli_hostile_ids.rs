@@ -19,8 +19,8 @@ fn hostile_server_ids_fail_alone_and_write_nothing_outside_the_directory() {
     let long = "x".repeat(129);
     let hostile: [(&str, &str); 4] = [
         ("", "is empty"),
-        ("a\nb", "control characters"),
-        (&long, "at most 128"),
+        ("a\nb", "control character U+000A"),
+        (&long, "129 characters long; 1 to 128 are allowed"),
         (
             r"a\..\..\..\..\v1\other\physicalservers\victim",
             "backslash",

@@ -213,8 +213,8 @@ async fn undecodable_200_keeps_status_and_request_id() {
 #[tokio::test]
 async fn the_raw_generated_client_is_reachable_and_authenticated() {
     let client = client(server().await);
-    let project = clouddc::types::ResourceId::try_from(PROJECT).unwrap();
-    let server_id = clouddc::types::ResourceId::try_from("srv-1").unwrap();
+    let project = clouddc::ResourceId::try_from(PROJECT).unwrap();
+    let server_id = clouddc::ResourceId::try_from("srv-1").unwrap();
     let response = client
         .generated()
         .export_server_logs(

@@ -49,7 +49,8 @@ pub fn parse_spec(spec_yaml: &str) -> Result<openapiv3::OpenAPI, CodegenError> {
 }
 
 /// The generation settings: positional interface, the hand-written client state
-/// and the tolerant types that replace the generated ones.
+/// and the hand-written types that replace generated ones (the tolerant wire
+/// types and the path id).
 fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
@@ -66,6 +67,14 @@ fn settings() -> GenerationSettings {
     ] {
         settings.with_replacement(name, path, [TypeImpl::Display].into_iter());
     }
+    // Path ids: the derived newtype checks the one-character-class `pattern` with
+    // a backtracking regex at every call; the hand-written type checks the same
+    // rules directly and is tested against the spec's pattern.
+    settings.with_replacement(
+        "ResourceId",
+        "crate::resource_id::ResourceId",
+        [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+    );
     settings
 }
 

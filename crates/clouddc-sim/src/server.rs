@@ -230,21 +230,11 @@ async fn admit<'s>(
     Ok((caller, roll))
 }
 
-/// What the spec's `ResourceId` allows: 1 to 128 characters, none of them a
-/// control character. Stricter rules (no `.`, `..` or edge whitespace) are
-/// the client's, which must keep URLs from resolving elsewhere.
+/// What the spec's `ResourceId` allows (1 to 128 characters, none of them a
+/// control character), or why not. Stricter rules (no `.`, `..` or edge
+/// whitespace) are the client's, which must keep URLs from resolving elsewhere.
 fn check_id(value: &str) -> Result<(), String> {
-    let length = value.chars().count();
-    if !(1..=clouddc::validate::MAX_ID_LEN).contains(&length) {
-        return Err(format!(
-            "{length} characters; 1 to {} are allowed",
-            clouddc::validate::MAX_ID_LEN
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err("contains control characters".into());
-    }
-    Ok(())
+    clouddc::ResourceId::check(value).map_err(|why| why.to_string())
 }
 
 fn path_and_query(uri: &Uri) -> &str {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
+use crate::ResourceId;
 use crate::config::ClientBuilder;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
 use crate::error::{from_generated, request_id};
 use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
-use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask, ResourceId};
+use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask};
 use crate::validate::validate_id;
 use crate::{Error, generated};
 

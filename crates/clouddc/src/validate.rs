@@ -17,13 +17,8 @@ pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
         "is empty".to_string()
     } else if value == "." || value == ".." {
         format!("{value:?} would be resolved as a path segment")
-    } else if value.chars().count() > MAX_ID_LEN {
-        format!(
-            "is {} characters long; at most {MAX_ID_LEN} are allowed",
-            value.chars().count()
-        )
-    } else if value.chars().any(char::is_control) {
-        "contains control characters".to_string()
+    } else if let Err(why) = crate::ResourceId::check(value) {
+        why.to_string()
     } else if value.contains('\\') {
         "contains a backslash, which URLs read as a path separator".to_string()
     } else if value.trim() != value {

@@ -9,10 +9,11 @@
 
 use std::process::ExitCode;
 
+use clouddc::ResourceId;
 use clouddc::credentials::Credentials;
 use clouddc::download::DownloadOptions;
 use clouddc::hooks::{ClientState, with_response_meta};
-use clouddc::types::{ExportRequest, ResourceId};
+use clouddc::types::ExportRequest;
 use clouddc::{Error, Secret, generated};
 use reqwest::header::{HeaderMap, HeaderValue};
 
