@@ -3,7 +3,8 @@
 //! request after it), and the response's status and request id are remembered
 //! for errors that would otherwise lose them.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -78,7 +79,7 @@ impl ReceivedMeta {
 }
 
 tokio::task_local! {
-    static LAST_RESPONSE: Arc<Mutex<ReceivedMeta>>;
+    static LAST_RESPONSE: RefCell<ReceivedMeta>;
 }
 
 /// Runs one generated call and returns, beside its result, the status and request
@@ -91,11 +92,14 @@ pub async fn with_response_meta<F: Future>(call: F) -> (F::Output, ResponseMeta)
 
 /// [`with_response_meta`], with the meta left raw until an error needs it.
 pub(crate) async fn with_received_meta<F: Future>(call: F) -> (F::Output, ReceivedMeta) {
-    let slot = Arc::new(Mutex::new(ReceivedMeta::default()));
-    let output = LAST_RESPONSE.scope(slot.clone(), call).await;
-    let received = slot
-        .lock()
-        .map(|mut m| std::mem::take(&mut *m))
+    // The slot lives in the scoped future and is taken back out of it once the
+    // call is done: no shared allocation or lock per call.
+    let mut scoped = std::pin::pin!(LAST_RESPONSE.scope(RefCell::default(), call));
+    let output = scoped.as_mut().await;
+    let received = scoped
+        .as_mut()
+        .take_value()
+        .map(RefCell::into_inner)
         .unwrap_or_default();
     (output, received)
 }
@@ -182,10 +186,10 @@ impl ClientHooks<ClientState> for Client {
         use progenitor_client::ClientInfo;
         let response = self.client().execute(request).await?;
         let _ = LAST_RESPONSE.try_with(|slot| {
-            if let Ok(mut meta) = slot.lock() {
-                meta.status = Some(response.status().as_u16());
-                meta.request_id = response.headers().get(crate::error::X_REQUEST_ID).cloned();
-            }
+            *slot.borrow_mut() = ReceivedMeta {
+                status: Some(response.status().as_u16()),
+                request_id: response.headers().get(crate::error::X_REQUEST_ID).cloned(),
+            };
         });
         // The generated code reads JSON answers whole; only the archive is
         // streamed (by our own download code), so everything else is capped.
