@@ -181,18 +181,6 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
             Verdict::from_bool(vs_peer >= 2.0),
         ),
     ];
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let list1 = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.1}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut details = format!(
         "One archive of {} MiB from `clouddc sim` (`--archive-bytes {ARCHIVE_BYTES}`), {RUNS} runs of each \
 client in turn after one untimed warm-up transfer; medians in the table.\n\n\
@@ -203,15 +191,15 @@ client in turn after one untimed warm-up transfer; medians in the table.\n\n\
 | Python SDK `peer_client.py --download-only` (AK/SK; its own `mib_per_s`) | {} | — | {} |\n\
 | the same, whole process including the interpreter's start | {} | — | — |\n",
         ARCHIVE_BYTES >> 20,
-        list(&ours),
-        list1(&ours_cpu),
-        list1(&ours_rss),
-        list(&curl),
-        list1(&curl_cpu),
-        list(&curl_fsync),
-        list(&peer),
-        list1(&peer_rss),
-        list(&peer_wall),
+        harness::figures(&ours, 0),
+        harness::figures(&ours_cpu, 1),
+        harness::figures(&ours_rss, 1),
+        harness::figures(&curl, 0),
+        harness::figures(&curl_cpu, 1),
+        harness::figures(&curl_fsync, 0),
+        harness::figures(&peer, 0),
+        harness::figures(&peer_rss, 1),
+        harness::figures(&peer_wall, 0),
     );
     if vs_curl < 0.9 {
         details.push_str(&format!(

@@ -555,6 +555,15 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// `values` for a details table: `digits` decimals each, comma-separated.
+pub fn figures(values: &[f64], digits: usize) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.digits$}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Bytes to MiB.
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)

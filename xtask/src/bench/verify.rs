@@ -2,9 +2,9 @@
 //! archives are stored-deflate (inflating them is a copy), so the `download`
 //! benchmark cannot show it. `bench_verify` (`tests/src/bin/bench_verify.rs`)
 //! makes a tar of syslog-like text, the system's `gzip -6` compresses it as
-//! `tar -czf` does, and `bench_verify` feeds the bundle from memory through the download pipeline with the gzip
-//! check on and off, taking turns. `gzip -t` on the same file is what an SRE
-//! would run to check a bundle by hand.
+//! `tar -czf` does, and `bench_verify` feeds the bundle from memory through the
+//! download pipeline with the gzip check on and off, taking turns. `gzip -t` on
+//! the same file is what an SRE would run to check a bundle by hand.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -41,10 +41,10 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
     )?
     .check("gzip -6")?;
     let bundle = dir.join("bundle.tar.gz");
-    let compressed = std::fs::metadata(&bundle)
+    let compressed_bytes = std::fs::metadata(&bundle)
         .map_err(|e| format!("{}: {e}", bundle.display()))?
-        .len() as f64;
-    let ratio = uncompressed / compressed;
+        .len();
+    let ratio = uncompressed / compressed_bytes as f64;
 
     let out = dir.join("out");
     let measured = harness::run_measured(
@@ -82,7 +82,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
         let started = Instant::now();
         harness::run_measured(Command::new("gzip").arg("-t").arg(&bundle), RUN_LIMIT)?
             .check("gzip -t")?;
-        gzip.push(compressed / f64::from(1 << 20) / started.elapsed().as_secs_f64());
+        gzip.push(harness::mib(compressed_bytes) / started.elapsed().as_secs_f64());
     }
 
     let (on_m, off_m, gzip_m) = (
@@ -90,7 +90,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
         harness::median(&off),
         harness::median(&gzip),
     );
-    let gib = compressed / f64::from(1 << 30);
+    let gib = harness::mib(compressed_bytes) / 1024.0;
     let rows = vec![
         Row::new(
             format!("a {ratio:.1}:1 compressed bundle through the download pipeline, gzip checked"),
@@ -109,13 +109,6 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
             Verdict::Report,
         ),
     ];
-    let list = |values: &[f64], digits: usize| {
-        values
-            .iter()
-            .map(|v| format!("{v:.digits$}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let details = format!(
         "A tar of {BUNDLE_MIB} MiB of syslog-like text made by `bench_verify make`, compressed \
 by the system's `gzip -6 -n` (as `tar -czf` does): {:.1} MiB, {ratio:.1}:1. It is fed from memory in \
@@ -127,14 +120,14 @@ the table.\n\n\
 | gzip checked (default) | {} | {} | {:.1} |\n\
 | `--no-verify` | {} | {} | {:.1} |\n\
 | `gzip -t` (Debian's gzip) | {} | — | — |\n",
-        compressed / f64::from(1 << 20),
-        list(&on, 0),
-        list(&on_cpu, 2),
+        harness::mib(compressed_bytes),
+        harness::figures(&on, 0),
+        harness::figures(&on_cpu, 2),
         harness::median(&on_cpu) / gib,
-        list(&off, 0),
-        list(&off_cpu, 2),
+        harness::figures(&off, 0),
+        harness::figures(&off_cpu, 2),
         harness::median(&off_cpu) / gib,
-        list(&gzip, 0),
+        harness::figures(&gzip, 0),
     );
     harness::fresh_dir(&dir)?;
     Ok(Report { rows, details })
