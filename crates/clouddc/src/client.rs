@@ -15,7 +15,7 @@ use crate::error::{from_generated, request_id};
 use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask};
-use crate::validate::validate_id;
+use crate::validate::{path_id, validate_id};
 use crate::{Error, generated};
 
 /// What the client shares between clones.
@@ -75,17 +75,11 @@ impl Client {
         &self.inner.project
     }
 
-    /// `value` as a path id, or an error naming `argument`.
-    pub(crate) fn id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
-        validate_id(argument, value)?;
-        ResourceId::try_from(value).map_err(|e| Error::invalid(argument, e.to_string()))
-    }
-
     /// Starts exporting `server`'s logs. Retried only where no task can have been
     /// created: on 429 and when the connection was never established.
     pub async fn export(&self, server: &str) -> Result<ExportTask, Error> {
         let project = &self.inner.project;
-        let server_id = Self::id("server", server)?;
+        let server_id = path_id("server", server)?;
         with_retries(
             &self.inner.retry,
             Idempotency::Create,
@@ -107,8 +101,8 @@ impl Client {
     /// The export task's current state.
     pub async fn status(&self, server: &str, export_id: &str) -> Result<ExportTask, Error> {
         let project = &self.inner.project;
-        let server_id = Self::id("server", server)?;
-        let export = Self::id("export_id", export_id)?;
+        let server_id = path_id("server", server)?;
+        let export = path_id("export_id", export_id)?;
         with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
             let (result, meta) = with_received_meta(
                 self.inner
@@ -130,8 +124,8 @@ impl Client {
         offset: Option<u64>,
     ) -> Result<ResponseValue<ByteStream>, Error> {
         let project = &self.inner.project;
-        let server_id = Self::id("server", server)?;
-        let export = Self::id("export_id", export_id)?;
+        let server_id = path_id("server", server)?;
+        let export = path_id("export_id", export_id)?;
         let range = offset
             .map(|o| DownloadServerLogsRange::try_from(format!("bytes={o}-")))
             .transpose()

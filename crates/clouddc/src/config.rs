@@ -184,7 +184,7 @@ impl ClientBuilder {
         let project_id = self.project_id.clone().ok_or_else(|| {
             Error::invalid("project_id", format!("none given; set {}", env::PROJECT_ID))
         })?;
-        let project = Client::id("project_id", &project_id)?;
+        let project = crate::validate::path_id("project_id", &project_id)?;
         let credentials = self.credentials()?;
         let http = http_client(&self.transport)?;
         let state = ClientState::new(Some(credentials), Some(project_id));

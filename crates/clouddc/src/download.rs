@@ -1301,7 +1301,7 @@ impl GzipCheck {
         }
         self.members += 1;
         self.inflate.reset(false);
-        self.crc = crc32fast::Hasher::new();
+        self.crc.reset();
         self.size = 0;
         self.state = GzipState::Between;
         Ok(take)

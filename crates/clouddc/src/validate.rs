@@ -6,25 +6,32 @@
 //! climbs out of its segment: such a request reaches another URL. These ids are
 //! rejected here instead.
 
-use crate::Error;
+use crate::{Error, ResourceId};
 
 /// The longest id accepted, matching `ResourceId` in the spec.
 pub const MAX_ID_LEN: usize = 128;
 
 /// Accepts a project, server or export id, or says which argument is wrong and why.
 pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
+    path_id(argument, value).map(drop)
+}
+
+/// `value` as a path id once every check passed, or an error naming `argument`:
+/// the spec's rules are checked once, by building the [`ResourceId`].
+pub(crate) fn path_id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
     let reason = if value.is_empty() {
         "is empty".to_string()
     } else if value == "." || value == ".." {
         format!("{value:?} would be resolved as a path segment")
-    } else if let Err(why) = crate::ResourceId::check(value) {
-        why.to_string()
-    } else if value.contains('\\') {
-        "contains a backslash, which URLs read as a path separator".to_string()
-    } else if value.trim() != value {
-        "has leading or trailing whitespace".to_string()
     } else {
-        return Ok(());
+        match ResourceId::try_from(value) {
+            Err(why) => why.to_string(),
+            Ok(_) if value.contains('\\') => {
+                "contains a backslash, which URLs read as a path separator".to_string()
+            }
+            Ok(_) if value.trim() != value => "has leading or trailing whitespace".to_string(),
+            Ok(id) => return Ok(id),
+        }
     };
     Err(Error::invalid(argument, reason))
 }
