@@ -1,7 +1,9 @@
 //! Runs every case of the vendor's signing vectors through our signer.
 //!
-//! The file (`<workspace>/../shared/vectors/sign_vectors.json`, or the one named
-//! by `CLOUDDC_SIGN_VECTORS`) was produced by the official Python SDK signer.
+//! The committed fixture `tests/fixtures/sign_vectors.json` was produced by the
+//! official Python SDK signer (`cargo xtask vectors` runs
+//! `tools/python/gen_sign_vectors.py`); `CLOUDDC_SIGN_VECTORS=FILE` adds the
+//! cases of another file of the same format.
 //! Each case goes through three paths, and every intermediate output is compared
 //! so that a mismatch says where the algorithm differs:
 //! 1. the low-level core ([`sign`]) with the SDK's header steps replayed;
@@ -9,6 +11,8 @@
 //! 3. [`verify`] on the request the SDK actually sent, as the simulator does.
 //!
 //! A missing or unreadable file fails the test: the vectors are the reference.
+//! The fixture must also hold the cases the project promised to cover (see
+//! [`REQUIRED_CASES`]), so a regenerated file cannot quietly drop them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,14 +109,84 @@ fn ordered_pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)
     d.deserialize_map(Pairs)
 }
 
-/// Where the vectors are: `CLOUDDC_SIGN_VECTORS`, else next to the workspace.
-fn vectors_path() -> PathBuf {
-    match std::env::var_os("CLOUDDC_SIGN_VECTORS") {
-        Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join("../shared/vectors/sign_vectors.json"),
-    }
+/// The committed fixture, always run.
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sign_vectors.json")
+}
+
+/// Every file to run: the fixture, plus `CLOUDDC_SIGN_VECTORS` when set.
+fn vector_paths() -> Vec<PathBuf> {
+    let mut paths = vec![fixture_path()];
+    paths.extend(std::env::var_os("CLOUDDC_SIGN_VECTORS").map(PathBuf::from));
+    paths
+}
+
+/// Cases the fixture must hold: those of the vendor's original vector set, and
+/// the edge cases added for queries, paths, headers and temporary credentials.
+const REQUIRED_CASES: &[&str] = &[
+    "export_pipeline",
+    "status_pipeline",
+    "download_pipeline",
+    "status_pipeline_id_spaces",
+    "download_pipeline_id_unicode",
+    "export_pipeline_id_slash",
+    "query_repeated_and_empty",
+    "query_list_bool_int",
+    "trailing_slash_path",
+    "root_path",
+    "empty_bytes_body",
+    "empty_json_object_body",
+    "json_charset_body",
+    "mixed_case_headers",
+    "underscore_header_unsigned",
+    "octet_stream_bytes_body",
+    "octet_stream_no_body",
+    "stream_body_file",
+    "security_token_and_project",
+    "explicit_host_header",
+    "lowercase_method",
+    "duplicate_case_headers",
+    "status_pipeline_id_reserved",
+    "download_pipeline_id_percent",
+    "export_pipeline_id_astral",
+    "status_pipeline_security_token",
+    "query_reserved_chars",
+    "query_codepoint_order",
+    "query_unicode_astral",
+    "query_empty_key",
+    "empty_path_segments",
+    "path_lowercase_escapes",
+    "padded_json_content_type",
+    "padded_header_values",
+    "whitespace_only_header_values",
+    "empty_header_value",
+    "padded_host_header",
+    "repeated_header_three_spellings",
+];
+
+/// Reads and parses one vectors file; any failure names the file.
+fn load(path: &Path) -> VectorFile {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the signing vectors at {} ({e}); `cargo xtask vectors` writes \
+             the fixture, CLOUDDC_SIGN_VECTORS names an extra file",
+            path.display()
+        )
+    });
+    let file: VectorFile = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{} is not a vectors file this test understands: {e}",
+            path.display()
+        )
+    });
+    assert_eq!(
+        file.algorithm,
+        "SDK-HMAC-SHA256",
+        "{}: vectors for another algorithm",
+        path.display()
+    );
+    assert!(!file.cases.is_empty(), "{} holds no cases", path.display());
+    file
 }
 
 /// Mismatches of all cases, so that one failure does not hide the others.
@@ -508,52 +582,54 @@ fn run_verify(case: &Case) -> Result<(), String> {
 
 #[test]
 fn every_vendor_vector_signs_byte_identically() {
-    let path = vectors_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the signing vectors at {} ({e}); set CLOUDDC_SIGN_VECTORS \
-             to the file produced by the vendor's signer",
-            path.display()
-        )
-    });
-    let file: VectorFile = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "{} is not a vectors file this test understands: {e}",
-            path.display()
-        )
-    });
-    assert_eq!(
-        file.algorithm, "SDK-HMAC-SHA256",
-        "vectors for another algorithm"
-    );
-
     let mut report = Report::default();
     let mut quirk_cases = Vec::new();
-    for case in &file.cases {
-        if has_case_duplicates(&case.input.headers) {
-            quirk_cases.push(case.id.as_str());
-        }
-        for result in [
-            run_low_level(case, &mut report),
-            run_reqwest(case, &mut report),
-            run_verify(case),
-        ] {
-            if let Err(message) = result {
-                report.fail(&case.id, message);
+    let mut count = 0;
+    for path in vector_paths() {
+        let file = load(&path);
+        for case in &file.cases {
+            if has_case_duplicates(&case.input.headers) {
+                quirk_cases.push(case.id.clone());
+            }
+            for result in [
+                run_low_level(case, &mut report),
+                run_reqwest(case, &mut report),
+                run_verify(case),
+            ] {
+                if let Err(message) = result {
+                    report.fail(&case.id, message);
+                }
             }
         }
+        count += file.cases.len();
+        println!("{} cases from {}", file.cases.len(), path.display());
     }
-    let count = file.cases.len();
     println!(
-        "{count} signing vector cases from {} ran through sign, sign_request and verify; \
-         duplicate-name quirk reproduced by the core and refused by sign_request/verify in: {quirk_cases:?}",
-        path.display()
+        "{count} signing vector cases ran through sign, sign_request and verify; \
+         duplicate-name quirk reproduced by the core and refused by sign_request/verify in: {quirk_cases:?}"
     );
-    assert!(count > 0, "{} holds no cases", path.display());
     assert!(
         report.failures.is_empty(),
         "{} checks failed across the {count} cases:\n{}",
         report.failures.len(),
         report.failures.join("\n")
     );
+}
+
+#[test]
+fn the_fixture_covers_every_promised_case() {
+    let file = load(&fixture_path());
+    let ids: Vec<&str> = file.cases.iter().map(|case| case.id.as_str()).collect();
+    let missing: Vec<&&str> = REQUIRED_CASES
+        .iter()
+        .filter(|id| !ids.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the fixture lacks {missing:?}; regenerate it with `cargo xtask vectors`"
+    );
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "case ids repeat in the fixture");
 }

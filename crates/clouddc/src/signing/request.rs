@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use super::canonical::py_strip;
 use super::{
     Payload, SignError, SignedParts, SigningRequest, UNSIGNED_PAYLOAD, X_PROJECT_ID,
     X_SDK_CONTENT_SHA256, X_SDK_DATE, X_SECURITY_TOKEN, format_sdk_date, sends_unsigned_payload,
@@ -48,7 +49,10 @@ pub fn sign_request(
     if let Some(token) = security_token {
         set_header(headers, X_SECURITY_TOKEN, token.expose(), true)?;
     }
+    // The SDK tests `Content-Type` before it trims, so a padded JSON type counts
+    // as non-JSON there too: mark first, then trim.
     mark_unsigned_payload(headers);
+    trim_values(headers);
     let parts = sign_as_sent(request, ak, sk)?;
     let mut authorization =
         HeaderValue::from_str(&parts.authorization).map_err(|_| SignError::InvalidHeader {
@@ -86,6 +90,27 @@ fn mark_unsigned_payload(headers: &mut HeaderMap) {
             HeaderName::from_static(X_SDK_CONTENT_SHA256),
             HeaderValue::from_static(UNSIGNED_PAYLOAD),
         );
+    }
+}
+
+/// The SDK sends every header value as it signs it: trimmed at both ends
+/// (Python's `str.strip()`), so `"  padded value \t"` goes out as
+/// `"padded value"` and a value of only white space as an empty one.
+fn trim_values(headers: &mut HeaderMap) {
+    for value in headers.values_mut() {
+        let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+            // Refused by `header_pairs` with the header's name.
+            continue;
+        };
+        let trimmed = py_strip(text);
+        if trimmed.len() != text.len() {
+            let sensitive = value.is_sensitive();
+            // A part of a valid value is valid: it only loses white space at its ends.
+            if let Ok(mut shorter) = HeaderValue::from_bytes(trimmed.as_bytes()) {
+                shorter.set_sensitive(sensitive);
+                *value = shorter;
+            }
+        }
     }
 }
 
@@ -263,6 +288,32 @@ mod tests {
                 .canonical_request
                 .contains("\nhost:proxy.example:8443\n")
         );
+    }
+
+    #[test]
+    fn header_values_are_sent_trimmed_as_the_sdk_sends_them() {
+        let mut req = request(Method::POST, "http://127.0.0.1:8080/v1/p");
+        *req.body_mut() = Some(reqwest::Body::from(b"{}".to_vec()));
+        let headers = req.headers_mut();
+        headers.insert("x-padded", HeaderValue::from_static("  padded value \t"));
+        headers.insert("x-blank", HeaderValue::from_static(" \t "));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("  application/json"));
+        let mut secret = HeaderValue::from_static(" hidden ");
+        secret.set_sensitive(true);
+        headers.insert("x-secret", secret);
+        let parts = sign_request(&mut req, AK, &Secret::new(SK), None, None, now()).expect("signs");
+
+        let sent = req.headers();
+        assert_eq!(sent["x-padded"], "padded value");
+        assert_eq!(sent["x-blank"], "");
+        assert_eq!(sent["x-secret"], "hidden");
+        assert!(sent["x-secret"].is_sensitive());
+        assert_eq!(sent[CONTENT_TYPE], "application/json");
+        // The SDK reads the untrimmed type: not a JSON prefix, so the body is unsigned.
+        assert_eq!(sent[X_SDK_CONTENT_SHA256], UNSIGNED_PAYLOAD);
+        assert_eq!(parts.payload_hash, UNSIGNED_PAYLOAD);
+        assert!(parts.canonical_request.contains("\nx-blank:\n"));
+        assert_eq!(verify_sent(&req).as_deref(), Ok(AK));
     }
 
     #[test]
