@@ -28,11 +28,11 @@ const FUZZ_MAX_SECONDS: &str = "240";
 const FUZZ_MIN_CASES: u64 = 1000;
 
 fn target_dir() -> PathBuf {
-    shell::workspace_root().join("target/contract")
+    shell::target_dir().join("contract")
 }
 
 fn binary(name: &str) -> PathBuf {
-    shell::workspace_root().join("target/debug").join(name)
+    shell::target_dir().join("debug").join(name)
 }
 
 /// Runs every suite; the first failure stops the run with the tool's own report.
@@ -203,7 +203,8 @@ fn collect_through_proxy() -> Result<(), String> {
     let violations = count_in_file(&target_dir().join("prism-proxy.log"), "Violation")?;
     if violations > 0 {
         return Err(format!(
-            "prism reported {violations} violations; see target/contract/prism-proxy.log"
+            "prism reported {violations} violations; see {}",
+            target_dir().join("prism-proxy.log").display()
         ));
     }
     let seen = count_in_file(&target_dir().join("prism-proxy.log"), "Request received")?;

@@ -9,6 +9,8 @@
 //! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
 //! - `baseline`: makes the current spec the released baseline of the breaking-change check.
 //! - `tools`: installs the pinned external tools into `.tools/`.
+//! - `vectors`: regenerates the signing-vector fixture with the vendor's own
+//!   signer (the pinned Python SDK, in `.tools/peer-venv`).
 //! - `bench [NAME]`: the benchmarks (release builds, against curl, the official
 //!   Python SDK, bare reqwest and bare axum); prints a table and writes
 //!   `BENCHMARKS.md`. Not part of `ci`: nothing there depends on timing.
@@ -26,6 +28,7 @@ mod public_api;
 mod shell;
 mod soak;
 mod tools;
+mod vectors;
 
 use std::process::ExitCode;
 
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         ["drift", "--accept"] => drift::run(drift::Mode::Accept),
         ["lint"] => lint::run(),
         ["tools"] => tools::install_all(),
+        ["vectors"] => vectors::run(),
         ["contract"] => contract::run(None),
         ["contract", suite] => contract::run(Some(suite)),
         ["baseline"] => contract::update_baseline(),
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {

@@ -129,8 +129,15 @@ fn install_npm() -> Result<(), String> {
     )
 }
 
-/// The official Python SDK peer (`../shared/peers/huaweicloud-python`), in its
-/// own venv `.tools/peer-venv` so its pins never meet the contract tools'.
+/// The project's Python scripts on the official SDK (`tools/python/`): the
+/// peer client and the signing-vector generator, with their pinned
+/// requirements.
+pub fn python_dir() -> PathBuf {
+    shell::workspace_root().join("tools/python")
+}
+
+/// The official Python SDK peer (`tools/python/peer_client.py`), in its own
+/// venv `.tools/peer-venv` so its pins never meet the contract tools'.
 pub struct Peer {
     /// The venv's Python.
     pub python: PathBuf,
@@ -138,25 +145,31 @@ pub struct Peer {
     pub script: PathBuf,
 }
 
-/// Creates and fills the peer's venv on first use (reused once its packages import).
-pub fn install_peer() -> Result<Peer, String> {
-    let root = shell::workspace_root();
-    let peers = root.join("../shared/peers/huaweicloud-python");
-    let script = peers.join("peer_client.py");
-    if !script.exists() {
-        return Err(format!("the Python peer is missing: {}", script.display()));
-    }
-    let venv = root.join(".tools/peer-venv");
+/// The venv of the official SDK, created and filled from
+/// `tools/python/requirements.txt` on first use, reinstalled when the pins
+/// there change; returns its Python.
+pub fn sdk_python() -> Result<PathBuf, String> {
+    let requirements = python_dir().join("requirements.txt");
+    let pins = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let venv = shell::workspace_root().join(".tools/peer-venv");
     let python = ensure_venv(&venv)?;
-    let imports = Command::new(&python)
-        .args(["-c", "import huaweicloudsdkcore, huaweicloudsdkclouddc"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !imports {
+    // The requirements installed last, so a changed pin installs again.
+    let stamp = venv.join("clouddc-requirements.txt");
+    let current = std::fs::read_to_string(&stamp).is_ok_and(|installed| installed == pins);
+    if !current {
         eprintln!("installing the official Python SDK into {}", venv.display());
-        let requirements = peers.join("requirements.txt");
         pip_install(&python, &[OsStr::new("-r"), requirements.as_os_str()])?;
+        std::fs::write(&stamp, &pins)
+            .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     }
-    Ok(Peer { python, script })
+    Ok(python)
+}
+
+/// The peer client, with the SDK's venv ready.
+pub fn install_peer() -> Result<Peer, String> {
+    Ok(Peer {
+        python: sdk_python()?,
+        script: python_dir().join("peer_client.py"),
+    })
 }

@@ -19,14 +19,14 @@ pub const SK: &str = "bench-secret-key-0123456789";
 /// The simulator's throttle, set far above anything a benchmark sends.
 const NO_RATE_LIMIT: &str = "1000000000";
 
-/// Where benchmarks put their files and logs (git-ignored).
+/// Where benchmarks put their files and logs (under cargo's target directory).
 pub fn bench_dir() -> PathBuf {
-    shell::workspace_root().join("target/bench")
+    shell::target_dir().join("bench")
 }
 
 /// A release binary of the workspace.
 pub fn release_bin(name: &str) -> PathBuf {
-    shell::workspace_root().join("target/release").join(name)
+    shell::target_dir().join("release").join(name)
 }
 
 /// Removes the variables `cargo run` sets for xtask itself, so that the cargo

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The three log-export operations through the vendor's official Python SDK only.
+
+Used by `cargo xtask contract` (suite 6: the vendor's own client against the
+simulator) and `cargo xtask bench` (the SDK as the peer to beat). Signs with
+AK/SK through `BasicCredentials`; nothing of the SDK is patched.
+
+Modes:
+  (default)                   export, poll status until completed, stream the download
+  --download-only EXPORT_ID   download an existing export
+  --status-loop N             N sequential status calls (on --export-id, else a new export)
+
+Each step prints one line, `[seconds] step {json}`. Exit status: 2 when the SDK
+raised an error, 3 on any other exception.
+"""
+import argparse
+import hashlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+# The SDK may persist ~/.huaweicloud/application_id: never in the caller's home.
+os.environ["HOME"] = tempfile.mkdtemp(prefix="clouddc-peer-home-")
+
+from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
+from huaweicloudsdkcore.exceptions.exceptions import SdkException  # noqa: E402
+from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
+from huaweicloudsdkclouddc.v1 import (  # noqa: E402
+    CloudDCClient,
+    DownloadServerLogsRequest,
+    ExportServerLogsRequest,
+    ShowLogsExportStatusRequest,
+)
+
+START = time.monotonic()
+
+
+def peak_rss_mib():
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def step(name, **fields):
+    print("[%8.3f] %s %s" % (time.monotonic() - START, name, json.dumps(fields, default=str)), flush=True)
+
+
+def elapsed_ms(since):
+    return round((time.monotonic() - since) * 1000, 3)
+
+
+def client_for(args):
+    config = HttpConfig.get_default_config()
+    config.ignore_ssl_verification = True
+    config.retry_times = 0
+    config.timeout = (60, 120)
+    config.user_agent = "clouddc-peer/1.0"
+    return (
+        CloudDCClient.new_builder()
+        .with_credentials(BasicCredentials(args.ak, args.sk, args.project_id))
+        .with_endpoint(args.endpoint)
+        .with_http_config(config)
+        .build()
+    )
+
+
+def finished(status):
+    """Completed in any dialect: a `completed` status or 100 percent (`"100"`, `"100%"`, 100)."""
+    if str(status.status).lower() == "completed":
+        return True
+    try:
+        return float(str(status.percentage).strip().rstrip("%")) == 100.0
+    except ValueError:
+        return False
+
+
+def export(client, args):
+    since = time.monotonic()
+    response = client.export_server_logs(ExportServerLogsRequest(id=args.server_id))
+    step("export", ms=elapsed_ms(since), http=response.status_code, export_id=response.export_id,
+         status=response.status, percentage=response.percentage)
+    return response.export_id
+
+
+def status(client, args, export_id):
+    return client.show_logs_export_status(ShowLogsExportStatusRequest(id=args.server_id, export_id=export_id))
+
+
+def wait(client, args, export_id):
+    since = time.monotonic()
+    calls = 0
+    while True:
+        calls += 1
+        t = time.monotonic()
+        current = status(client, args, export_id)
+        step("status", n=calls, ms=elapsed_ms(t), status=current.status, percentage=current.percentage)
+        if finished(current):
+            return
+        if time.monotonic() - since > args.max_wait:
+            raise SystemExit("the export did not complete within %s s" % args.max_wait)
+        time.sleep(args.poll_interval)
+
+
+def download(client, args, export_id):
+    since = time.monotonic()
+    response = client.download_server_logs(DownloadServerLogsRequest(id=args.server_id, export_id=export_id))
+    step("download-headers", ttfb_ms=elapsed_ms(since), http=response.status_code,
+         content_disposition=response.content_disposition)
+    digest = hashlib.sha256()
+    written = [0]
+
+    def sink(stream):
+        with open(args.out, "wb") as out:
+            for chunk in stream.iter_content(chunk_size=1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                written[0] += len(chunk)
+
+    response.consume_download_stream(sink)
+    seconds = time.monotonic() - since
+    step("download-done", bytes=written[0], seconds=round(seconds, 3),
+         mib_per_s=round(written[0] / 1048576.0 / seconds, 1), sha256=digest.hexdigest(),
+         peak_rss_mib=peak_rss_mib())
+
+
+def status_loop(client, args):
+    export_id = args.export_id or export(client, args)
+    latencies = []
+    since = time.monotonic()
+    for _ in range(args.status_loop):
+        t = time.monotonic()
+        status(client, args, export_id)
+        latencies.append(time.monotonic() - t)
+    seconds = time.monotonic() - since
+    latencies.sort()
+
+    def quantile(q):
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 3)
+
+    step("status-loop", calls=len(latencies), seconds=round(seconds, 3),
+         req_per_s=round(len(latencies) / seconds, 1), p50_ms=quantile(0.5), p99_ms=quantile(0.99),
+         max_ms=round(latencies[-1] * 1000, 3), peak_rss_mib=peak_rss_mib())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--ak", required=True)
+    parser.add_argument("--sk", required=True)
+    parser.add_argument("--project-id", required=True)
+    parser.add_argument("--server-id", default="srv-0001")
+    parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument("--max-wait", type=float, default=600.0)
+    parser.add_argument("--out", default="server_logs.tar.gz")
+    parser.add_argument("--download-only", metavar="EXPORT_ID")
+    parser.add_argument("--status-loop", type=int, metavar="N")
+    parser.add_argument("--export-id")
+    args = parser.parse_args()
+    client = client_for(args)
+    try:
+        if args.status_loop:
+            status_loop(client, args)
+        elif args.download_only:
+            download(client, args, args.download_only)
+        else:
+            export_id = export(client, args)
+            wait(client, args, export_id)
+            download(client, args, export_id)
+    except SdkException as error:
+        step("sdk-error", type=type(error).__name__, error=str(error)[:400],
+             status_code=getattr(error, "status_code", None), request_id=getattr(error, "request_id", None))
+        sys.exit(2)
+    except Exception as error:  # the SDK lets some transport errors through unwrapped
+        step("error", type=type(error).__name__, error=str(error)[:400])
+        sys.exit(3)
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    main()
