@@ -53,8 +53,45 @@ fn snapshots() -> Result<Vec<Snapshot>, String> {
     ])
 }
 
-/// Compares (or, with [`Mode::Accept`], rewrites) every snapshot.
+/// The copy of the spec inside the `clouddc` crate, which its package carries.
+fn packaged_spec() -> std::path::PathBuf {
+    shell::workspace_root()
+        .join("crates/clouddc")
+        .join(clouddc_codegen::SPEC_PATH)
+}
+
+/// Checks (or, with [`Mode::Accept`], writes) the crate's copy of the spec: it
+/// must equal `openapi/clouddc.yaml`, the one file people edit.
+fn sync_packaged_spec(mode: Mode) -> Result<(), String> {
+    let source = shell::workspace_root().join(clouddc_codegen::SPEC_PATH);
+    let copy = packaged_spec();
+    let spec =
+        std::fs::read(&source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    if std::fs::read(&copy).is_ok_and(|current| current == spec) {
+        return Ok(());
+    }
+    match mode {
+        Mode::Check => Err(format!(
+            "{} differs from {}: run `{}`",
+            copy.display(),
+            clouddc_codegen::SPEC_PATH,
+            clouddc_codegen::REGENERATE_COMMAND
+        )),
+        Mode::Accept => {
+            let partial = copy.with_extension("yaml.partial");
+            std::fs::write(&partial, &spec)
+                .and_then(|()| std::fs::rename(&partial, &copy))
+                .map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
+            eprintln!("drift: wrote {}", copy.display());
+            Ok(())
+        }
+    }
+}
+
+/// Compares (or, with [`Mode::Accept`], rewrites) every snapshot and the
+/// crate's copy of the spec.
 pub fn run(mode: Mode) -> Result<(), String> {
+    sync_packaged_spec(mode)?;
     let snapshots = snapshots()?;
     // insta reads these when it first asserts: `always` writes, `no` only compares.
     // SAFETY: xtask is single-threaded here; nothing else reads the environment.

@@ -5,6 +5,7 @@
 //! clap cannot have both be global. Output flags are global, so `-v` works
 //! anywhere.
 
+#[cfg(feature = "simulate")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub struct ConnectionArgs {
     pub security_token: Option<String>,
     /// Start the embedded simulator and run against it (ignores the flags above
     /// except --project-id)
+    #[cfg(feature = "simulate")]
     #[arg(long)]
     pub simulate: bool,
 }
@@ -144,6 +146,7 @@ pub enum Command {
     #[command(subcommand)]
     Logs(LogsCommand),
     /// Run the CloudDC simulator until Ctrl-C
+    #[cfg(feature = "simulate")]
     Sim(SimArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
@@ -253,6 +256,7 @@ pub struct DownloadArgs {
 
 /// `clouddc sim`. The defaults are the simulator library's
 /// (`clouddc_sim::SimConfig::default()`); a unit test keeps them equal.
+#[cfg(feature = "simulate")]
 #[derive(Debug, Args)]
 #[command(after_help = "\
 At least one --token or an --ak/--sk pair is required: the simulator accepts only

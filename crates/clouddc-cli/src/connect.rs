@@ -6,6 +6,7 @@ use clouddc::{Client, ClientBuilder};
 
 use crate::args::ConnectionArgs;
 use crate::exit::CliError;
+#[cfg(feature = "simulate")]
 use crate::sim::Embedded;
 
 /// A client, and the simulator it talks to when `--simulate` started one (kept
@@ -14,6 +15,7 @@ pub struct Connection {
     /// The client.
     pub client: Client,
     /// The embedded simulator, stopped when dropped.
+    #[cfg(feature = "simulate")]
     _simulator: Option<Embedded>,
 }
 
@@ -21,8 +23,10 @@ pub struct Connection {
 /// that the embedded simulator runs.
 pub async fn connect(
     args: &ConnectionArgs,
-    announce: impl FnOnce(&str),
+    // Only the embedded simulator has something to announce.
+    #[cfg_attr(not(feature = "simulate"), allow(unused_variables))] announce: impl FnOnce(&str),
 ) -> Result<Connection, CliError> {
+    #[cfg(feature = "simulate")]
     if args.simulate {
         let simulator = Embedded::start(args.project_id.as_deref()).await?;
         announce(&simulator.describe());
@@ -41,6 +45,7 @@ pub async fn connect(
         .map_err(|e| CliError::Config(format!("invalid configuration: {e}")))?;
     Ok(Connection {
         client,
+        #[cfg(feature = "simulate")]
         _simulator: None,
     })
 }

@@ -60,6 +60,7 @@ pub enum CliError {
     Operation(#[from] clouddc::Error),
     /// The simulator did not start.
     #[error("the simulator did not start: {0}")]
+    #[cfg(feature = "simulate")]
     Simulator(String),
     /// Stdout went away or could not be written.
     #[error("cannot write the output: {0}")]
@@ -73,7 +74,9 @@ impl CliError {
     /// The exit status this error ends the process with.
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Config(_) | CliError::Read { .. } | CliError::Simulator(_) => Exit::Usage,
+            CliError::Config(_) | CliError::Read { .. } => Exit::Usage,
+            #[cfg(feature = "simulate")]
+            CliError::Simulator(_) => Exit::Usage,
             CliError::Operation(_) | CliError::Output(_) => Exit::Failed,
             CliError::Interrupted(signal) => Exit::Interrupted(*signal),
         }

@@ -19,6 +19,7 @@ mod interrupt;
 mod logging;
 mod progress;
 mod servers;
+#[cfg(feature = "simulate")]
 mod sim;
 mod summary;
 

@@ -15,7 +15,9 @@ pub use normalise::normalise;
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TypeImpl};
 use sha2::{Digest, Sha256};
 
-/// Where the spec lives, relative to the workspace root.
+/// Where the spec lives, relative to the workspace root; the `clouddc` crate
+/// holds a copy at the same path relative to its own root, so its package
+/// carries the spec it is built from.
 pub const SPEC_PATH: &str = "openapi/clouddc.yaml";
 
 /// The command that regenerates the client and accepts the drift snapshots.

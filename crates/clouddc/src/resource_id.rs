@@ -155,7 +155,7 @@ mod tests {
     }
 
     fn schema() -> Schema {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/clouddc.yaml");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/clouddc.yaml");
         let text = std::fs::read_to_string(path).expect("the spec is readable");
         let spec: serde_json::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
         let schema = &spec["components"]["schemas"]["ResourceId"];

@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         quiet: cli.output.quiet,
     };
     match cli.command {
+        #[cfg(feature = "simulate")]
         Command::Sim(args) => crate::sim::serve(args, &context).await,
         Command::Completions(args) => completions::run(&args),
         Command::Logs(command) => {

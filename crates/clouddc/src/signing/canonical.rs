@@ -1,6 +1,6 @@
 //! The pieces of the canonical request and of the string to sign, each built
 //! exactly as the vendor's Python signer builds it (`huaweicloudsdkcore` 3.1.219),
-//! down to its quirks: the vectors in `shared/vectors` are the reference.
+//! down to its quirks: the vectors in `tests/fixtures/sign_vectors.json` are the reference.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};

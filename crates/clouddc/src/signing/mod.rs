@@ -7,8 +7,9 @@
 //! - [`sign_request`] signs a `reqwest::Request` in place (what the client hooks call);
 //! - [`verify`] checks a received request (what the simulator calls).
 //!
-//! The reference is `shared/vectors/sign_vectors.json`, produced by the official
-//! Python SDK; `tests/sign_vectors.rs` runs every case of it.
+//! The reference is `tests/fixtures/sign_vectors.json`, produced by the official
+//! Python SDK's signer (`cargo xtask vectors`); `tests/sign_vectors.rs` runs every
+//! case of it.
 
 pub mod canonical;
 mod request;
