@@ -1,13 +1,16 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
 //! Commands:
-//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, contract
+//! - `ci`: everything CI checks, in order: fmt, clippy, the client-only CLI
+//!   build, docs, tests, drift, packaging and the downstream consumer, contract
 //!   suites (which begin with the spec lint).
 //! - `drift [--accept]`: compares the generated client, the canonical spec and the
 //!   public API of `clouddc` with their reviewed snapshots.
 //! - `lint`: lints the spec with `@redocly/cli` (installed into `.tools/`).
 //! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
 //! - `baseline`: makes the current spec the released baseline of the breaking-change check.
+//! - `consumer`: `cargo package` of the publishable crates, then a crate outside
+//!   the workspace built from those packages runs a collect against the simulator.
 //! - `tools`: installs the pinned external tools into `.tools/`.
 //! - `vectors`: regenerates the signing-vector fixture with the vendor's own
 //!   signer (the pinned Python SDK, in `.tools/peer-venv`).
@@ -20,6 +23,7 @@
 //!   default; `ci` runs 20 in `cargo test`); prints the iterations.
 
 mod bench;
+mod consumer;
 mod contract;
 mod drift;
 mod lint;
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         ["drift", "--accept"] => drift::run(drift::Mode::Accept),
         ["lint"] => lint::run(),
         ["tools"] => tools::install_all(),
+        ["consumer"] => consumer::run(),
         ["vectors"] => vectors::run(),
         ["contract"] => contract::run(None),
         ["contract", suite] => contract::run(Some(suite)),
@@ -60,7 +65,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | consumer | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {
@@ -77,12 +82,22 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    step("cargo build -p clouddc-cli --no-default-features (client only)");
+    shell::run(shell::cargo(&root).args(["build", "-p", "clouddc-cli", "--no-default-features"]))?;
+    step("cargo doc --no-deps --workspace (rustdoc warnings denied)");
+    shell::run(
+        shell::cargo(&root)
+            .args(["doc", "--no-deps", "--workspace"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     step("external tools");
     tools::install_all()?;
     step("cargo test --workspace");
     shell::run(shell::cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
     step("drift");
     drift::run(drift::Mode::Check)?;
+    step("cargo package, and a consumer built from the packages");
+    consumer::run()?;
     step("contract suites");
     contract::run(None)?;
     eprintln!("\nxtask ci: all steps passed");

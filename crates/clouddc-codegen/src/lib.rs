@@ -8,6 +8,8 @@
 //! The spec stays honest; what progenitor 0.15 cannot take is adjusted here, on a
 //! copy, and each adjustment is listed in [`normalise`].
 
+#![deny(missing_docs)]
+
 mod normalise;
 
 pub use normalise::normalise;

@@ -25,6 +25,8 @@
 //! - errors are ordered as the gateway orders them: 401, then 403 (project),
 //!   then 400 (malformed ids or body), then 404, then 429 (limits).
 
+#![deny(missing_docs)]
+
 mod archive;
 mod auth;
 mod config;

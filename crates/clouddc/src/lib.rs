@@ -26,6 +26,8 @@
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
 //!   [`validate`], [`retry`], [`transport`], [`endpoint`] and [`config`].
 
+#![deny(missing_docs)]
+
 pub mod client;
 pub mod collect;
 pub mod config;
