@@ -22,7 +22,7 @@
 //! byte-bounded queue, so the async task only moves chunks and the download runs
 //! at network speed on a 2-core machine.
 //!
-//! One concept a file: [`place`](self) puts the file in the directory, `body`
+//! One concept a file: `place` puts the file in the directory, `body`
 //! reads one response, `resume` decides what to ask for next, `pipeline` runs
 //! the stages (`writer`, `gzip`) on their threads; this file holds the options
 //! and the loop that ties them together.
