@@ -48,7 +48,7 @@ pub use client::Client;
 pub use collect::{CollectEvent, CollectOptions, EventSink, ServerOutcome};
 pub use config::ClientBuilder;
 pub use credentials::{Credentials, Secret};
-pub use download::{DownloadOptions, DownloadProgress, Downloaded};
+pub use download::{DownloadOptions, DownloadProgress, Downloaded, LowSpeed};
 pub use error::{ApiError, Error};
 pub use generated::types;
 pub use resource_id::ResourceId;

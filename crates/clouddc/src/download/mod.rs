@@ -29,9 +29,11 @@
 
 mod body;
 mod gzip;
+mod limits;
 mod pipeline;
 mod place;
 mod resume;
+mod speed;
 mod stage;
 #[cfg(test)]
 mod tests;
@@ -45,7 +47,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 use reqwest::header::CONTENT_DISPOSITION;
 use tokio::time::Instant;
 
-use self::body::{BodyEnd, Broken, plan_body, pump};
+use self::body::{BodyEnd, Broken, Limits, plan_body, pump};
 use self::gzip::GzipCheck;
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
@@ -87,16 +89,51 @@ pub struct DownloadOptions {
     /// off for archives that are not gzip; the check is what catches a body that
     /// is truncated when the server sent no length.
     pub verify_gzip: bool,
+    /// A body averaging below this speed counts as broken (and is resumed), as
+    /// curl's `--speed-limit`/`--speed-time`: a server trickling a byte now and
+    /// then never trips `idle_timeout`. `None` sets no floor.
+    pub low_speed: Option<LowSpeed>,
+    /// The largest archive accepted, in bytes. An archive announced larger fails
+    /// before its body is read; a body without a length is cut at the bound and
+    /// fails. Either way nothing is left. `None` sets no bound.
+    pub max_archive_bytes: Option<u64>,
 }
 
 impl Default for DownloadOptions {
     /// Five resumes, a 120 s idle timeout (the official SDKs' read timeout),
-    /// gzip verified.
+    /// gzip verified, [`LowSpeed::default`] and [`DEFAULT_MAX_ARCHIVE_BYTES`].
     fn default() -> Self {
         Self {
             max_resumes: 5,
             idle_timeout: Some(Duration::from_secs(120)),
             verify_gzip: true,
+            low_speed: Some(LowSpeed::default()),
+            max_archive_bytes: Some(DEFAULT_MAX_ARCHIVE_BYTES),
+        }
+    }
+}
+
+/// The default bound on an archive's size: 64 GiB, far above any log bundle a
+/// BMC produces, far below a disk's worth.
+pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 64 << 30;
+
+/// A speed floor: a body averaging below `bytes_per_second` over `time` is
+/// broken. It is checked in consecutive windows of `time`, so a slowdown is
+/// caught within twice `time`. Time spent waiting for the disk does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowSpeed {
+    /// The floor, in bytes per second.
+    pub bytes_per_second: u64,
+    /// Over how long the speed is averaged.
+    pub time: Duration,
+}
+
+impl Default for LowSpeed {
+    /// Below 1 KiB/s for 60 s.
+    fn default() -> Self {
+        Self {
+            bytes_per_second: 1024,
+            time: Duration::from_secs(60),
         }
     }
 }
@@ -146,11 +183,14 @@ pub struct Downloaded {
 /// - [`Error::InvalidInput`] when `fallback_name` leaves no safe name;
 /// - [`Error::Io`] naming the path when `dir` cannot be created or is not a
 ///   directory, when writing fails, or when no free name is left
-///   (after [`MAX_NAME_SUFFIX`] suffixes);
+///   (after [`MAX_NAME_SUFFIX`] suffixes); of kind `FileTooLarge` when the
+///   archive is over [`DownloadOptions::max_archive_bytes`], of kind
+///   `StorageFull` when the announced length is more than the free space
+///   (both numbers in the message);
 /// - [`Error::Integrity`] when the body is shorter or longer than announced
 ///   and resumes are exhausted, or is not a complete, valid gzip stream;
-/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke and resumes
-///   are exhausted;
+/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke (or stayed
+///   below [`DownloadOptions::low_speed`]) and resumes are exhausted;
 /// - [`Error::UnexpectedResponse`] when the server keeps answering
 ///   inconsistently (a `206` for another range, a non-2xx status);
 /// - whatever `fetch` returns.
@@ -239,14 +279,28 @@ where
                     }
                 }
                 total = plan.total;
+                // The archive's end as announced: its size, or where this body ends.
+                if let Some(end) = total.or(plan.len.map(|len| written + len)) {
+                    limits::check_announced(dir, end, options.max_archive_bytes)?;
+                }
+                if let Some(len) = plan.len {
+                    limits::check_free_space(dir, len)?;
+                }
                 reporter.total = total;
                 reporter.report(written);
+                let limits = Limits {
+                    announced: plan.len,
+                    cap: options.max_archive_bytes,
+                    idle_timeout: options.idle_timeout,
+                    low_speed: options
+                        .low_speed
+                        .map(|floor| (floor.bytes_per_second, floor.time)),
+                };
                 let end = pump(
                     response.into_inner_stream(),
                     &pipeline,
                     &mut written,
-                    plan.len,
-                    options.idle_timeout,
+                    limits,
                     |bytes, now| reporter.tick(bytes, now),
                 )
                 .await;
@@ -261,6 +315,7 @@ where
                             ),
                         });
                     }
+                    BodyEnd::OverCap { cap } => return Err(limits::received_too_much(dir, cap)),
                     BodyEnd::PipelineFailed => return Err(pipeline.fail(&part).await),
                 }
             }
