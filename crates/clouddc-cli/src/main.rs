@@ -20,6 +20,7 @@ mod logging;
 mod progress;
 mod servers;
 mod sim;
+mod size;
 mod summary;
 
 use std::process::ExitCode;
