@@ -209,6 +209,10 @@ pub struct CheckArgs {
     /// fails and leaves nothing
     #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = crate::size::parse_bound)]
     pub max_archive_size: u64,
+    /// Make each archive durable (fsync) before reporting it; without it, a
+    /// power loss soon after may cost a reported archive (see README)
+    #[arg(long)]
+    pub fsync: bool,
 }
 
 impl CheckArgs {
@@ -221,6 +225,7 @@ impl CheckArgs {
                 time: self.speed_time,
             }),
             max_archive_bytes: Some(self.max_archive_size),
+            fsync: self.fsync,
             ..clouddc::DownloadOptions::default()
         }
     }
@@ -378,6 +383,8 @@ mod tests {
         let plain = options(&download);
         assert_eq!(plain.low_speed, defaults.low_speed);
         assert_eq!(plain.max_archive_bytes, defaults.max_archive_bytes);
+        assert_eq!(plain.fsync, defaults.fsync);
+        assert!(options(&[&collect[..], &["--fsync"]].concat()).fsync);
     }
 
     #[test]

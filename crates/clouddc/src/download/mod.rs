@@ -4,7 +4,8 @@
 //! - nothing ever appears at a final path unless it is complete: the body goes to
 //!   a temporary `.clouddc-*.part` file in the target directory, which is removed
 //!   on any failure and when the future is dropped, and is moved to its final
-//!   name only after every check passed and it was `fsync`ed;
+//!   name only after every check passed (and it was `fsync`ed, with
+//!   [`DownloadOptions::fsync`]);
 //! - the final path is `dir/<name>` where `<name>` is a single, sanitised path
 //!   component (see [`crate::content_disposition`]); an existing file is never
 //!   overwritten: a free `<stem>.N<ext>` name is used instead;
@@ -97,11 +98,20 @@ pub struct DownloadOptions {
     /// before its body is read; a body without a length is cut at the bound and
     /// fails. Either way nothing is left. `None` sets no bound.
     pub max_archive_bytes: Option<u64>,
+    /// Whether the archive and its directory entry are `fsync`ed before the
+    /// download reports it, so it survives a power loss at once. Off, the
+    /// kernel writes it back in its own time (as curl, wget and the official
+    /// SDKs leave it): after a power loss, a reported archive may be shorter or
+    /// missing, which its length and SHA-256 show when it is checked again.
+    /// Either way, a crash of the process never leaves a partial file at a
+    /// final path.
+    pub fsync: bool,
 }
 
 impl Default for DownloadOptions {
     /// Five resumes, a 120 s idle timeout (the official SDKs' read timeout),
-    /// gzip verified, [`LowSpeed::default`] and [`DEFAULT_MAX_ARCHIVE_BYTES`].
+    /// gzip verified, [`LowSpeed::default`], [`DEFAULT_MAX_ARCHIVE_BYTES`], no
+    /// `fsync`.
     fn default() -> Self {
         Self {
             max_resumes: 5,
@@ -109,6 +119,7 @@ impl Default for DownloadOptions {
             verify_gzip: true,
             low_speed: Some(LowSpeed::default()),
             max_archive_bytes: Some(DEFAULT_MAX_ARCHIVE_BYTES),
+            fsync: false,
         }
     }
 }
@@ -223,7 +234,7 @@ where
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
     let pipeline = Pipeline::start(
-        FileWriter::new(file),
+        FileWriter::new(file, options.fsync),
         options.verify_gzip.then(GzipCheck::new),
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
@@ -367,7 +378,7 @@ where
     }
     reporter.finish(written);
     let name = name.unwrap_or(fallback);
-    let path = place::persist(temp_path, dir, &name).await?;
+    let path = place::persist(temp_path, dir, &name, options.fsync).await?;
     Ok(Downloaded {
         path,
         bytes: written,

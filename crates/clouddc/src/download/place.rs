@@ -72,11 +72,16 @@ fn final_path(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 }
 
 /// Moves the temporary file to `dir/name`, or the first free `<stem>.N<ext>`,
-/// never replacing an existing file, then syncs the directory.
-pub(super) async fn persist(temp: TempPath, dir: &Path, name: &str) -> Result<PathBuf, Error> {
+/// never replacing an existing file, then syncs the directory when `durable`.
+pub(super) async fn persist(
+    temp: TempPath,
+    dir: &Path,
+    name: &str,
+    durable: bool,
+) -> Result<PathBuf, Error> {
     let owned_dir = dir.to_path_buf();
     let owned_name = name.to_string();
-    tokio::task::spawn_blocking(move || persist_blocking(temp, &owned_dir, &owned_name))
+    tokio::task::spawn_blocking(move || persist_blocking(temp, &owned_dir, &owned_name, durable))
         .await
         .unwrap_or_else(|join_error| {
             Err(Error::Io {
@@ -87,7 +92,12 @@ pub(super) async fn persist(temp: TempPath, dir: &Path, name: &str) -> Result<Pa
         })
 }
 
-fn persist_blocking(mut temp: TempPath, dir: &Path, name: &str) -> Result<PathBuf, Error> {
+fn persist_blocking(
+    mut temp: TempPath,
+    dir: &Path,
+    name: &str,
+    durable: bool,
+) -> Result<PathBuf, Error> {
     let (stem, ext) = split_extension(name);
     for n in 0..=MAX_SUFFIX {
         let candidate = if n == 0 {
@@ -98,7 +108,9 @@ fn persist_blocking(mut temp: TempPath, dir: &Path, name: &str) -> Result<PathBu
         let path = final_path(dir, &candidate)?;
         match temp.persist_noclobber(&path) {
             Ok(()) => {
-                sync_dir(dir);
+                if durable {
+                    sync_dir(dir);
+                }
                 return Ok(path);
             }
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
@@ -145,7 +157,7 @@ mod tests {
         }
         let temp = tempfile::NamedTempFile::new_in(tmp.path()).unwrap();
         let temp_name = temp.path().to_path_buf();
-        let result = persist_blocking(temp.into_temp_path(), tmp.path(), "x.tar.gz");
+        let result = persist_blocking(temp.into_temp_path(), tmp.path(), "x.tar.gz", false);
         match result {
             Err(Error::Io { path, source, .. }) => {
                 assert_eq!(path, tmp.path().join("x.tar.gz"));

@@ -205,7 +205,10 @@ async fn happy_path_creates_the_directory_and_verifies_everything() {
         script.fetch(),
         &dir,
         "fallback.tar.gz",
-        &options(3),
+        &DownloadOptions {
+            fsync: true,
+            ..options(3)
+        },
         &progress.callback(),
     )
     .await
