@@ -13,6 +13,7 @@ mod harness;
 mod memory;
 mod sim;
 mod status;
+mod syscalls;
 mod verify;
 
 use std::fmt::Write as _;
