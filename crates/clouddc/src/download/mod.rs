@@ -24,9 +24,10 @@
 //! at network speed on a 2-core machine.
 //!
 //! One concept a file: `place` puts the file in the directory, `body`
-//! reads one response, `resume` decides what to ask for next, `pipeline` runs
-//! the stages (`writer`, `gzip`) on their threads; this file holds the options
-//! and the loop that ties them together.
+//! reads one response (within `speed`'s floor and `limits`' bounds), `resume`
+//! decides what to ask for next, `pipeline` runs the stages (`writer`, `gzip`)
+//! on their threads; this file holds the options and the loop that ties them
+//! together.
 
 mod body;
 mod gzip;
