@@ -53,9 +53,7 @@ use self::body::{BodyEnd, Broken, Limits, plan_body, pump};
 use self::gzip::GzipCheck;
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
-use self::stage::Both;
 use self::writer::FileWriter;
-const ONE_WORKER: bool = false;
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
 use crate::hooks::ResponseMeta;
@@ -236,26 +234,13 @@ where
     let part = temp_path.to_path_buf();
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
-    let writer = FileWriter::new(file, options.fsync);
-    let budget = Budget::new(IN_FLIGHT_BYTES);
-    let started = if !options.verify_gzip {
-        Pipeline::start(writer, None::<GzipCheck>, budget, PROCESS_BUDGET.clone())
-    } else if ONE_WORKER {
-        Pipeline::start(
-            Both(writer, GzipCheck::new()),
-            None::<GzipCheck>,
-            budget,
-            PROCESS_BUDGET.clone(),
-        )
-    } else {
-        Pipeline::start(
-            writer,
-            Some(GzipCheck::new()),
-            budget,
-            PROCESS_BUDGET.clone(),
-        )
-    };
-    let pipeline = started.map_err(|source| Error::Io {
+    let pipeline = Pipeline::start(
+        FileWriter::new(file, options.fsync),
+        options.verify_gzip.then(GzipCheck::new),
+        Budget::new(IN_FLIGHT_BYTES),
+        PROCESS_BUDGET.clone(),
+    )
+    .map_err(|source| Error::Io {
         action: "starting the writer thread for",
         path: part.clone(),
         source,

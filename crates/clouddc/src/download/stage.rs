@@ -74,32 +74,3 @@ pub(super) trait Stage: Send + 'static {
     /// The archive is complete: check what is left and report.
     fn finish(self) -> Result<Self::Output, StageError>;
 }
-
-/// Two stages run as one, on one thread: each chunk goes to the first, then
-/// the second. The second reports nothing but its verdict, which is checked
-/// first at the end, so a doomed archive is not made durable.
-pub(super) struct Both<A, B>(pub(super) A, pub(super) B);
-
-impl<A, B> Stage for Both<A, B>
-where
-    A: Stage,
-    B: Stage<Output = ()>,
-{
-    const THREAD_NAME: &'static str = "clouddc-download";
-    type Output = A::Output;
-
-    fn feed(&mut self, data: &[u8]) -> Result<(), StageError> {
-        self.0.feed(data)?;
-        self.1.feed(data)
-    }
-
-    fn restart(&mut self) -> Result<(), StageError> {
-        self.0.restart()?;
-        self.1.restart()
-    }
-
-    fn finish(self) -> Result<Self::Output, StageError> {
-        self.1.finish()?;
-        self.0.finish()
-    }
-}
