@@ -1,4 +1,5 @@
-//! A textual listing of `clouddc`'s public API, for the drift snapshot.
+//! A textual listing of a crate's public API (`clouddc`, `clouddc-auth`), for
+//! the drift snapshots.
 //!
 //! It walks the crate's modules from `lib.rs` with `syn` and prints each public
 //! item's signature (functions without bodies, structs with public fields, enums
@@ -11,10 +12,10 @@ use std::path::Path;
 use quote::ToTokens;
 use syn::{Fields, ImplItem, Item, Visibility};
 
-/// Lists the public API of the crate whose sources are in `src`.
-pub fn describe(src: &Path) -> Result<String, String> {
+/// Lists the public API of the crate `name` whose sources are in `src`.
+pub fn describe(src: &Path, name: &str) -> Result<String, String> {
     let mut out = String::new();
-    walk_module(src, &src.join("lib.rs"), "clouddc", &mut out)?;
+    walk_module(src, &src.join("lib.rs"), name, &mut out)?;
     Ok(out)
 }
 

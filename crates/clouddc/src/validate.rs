@@ -1,39 +1,19 @@
-//! Checks of identifiers before anything is sent.
-//!
-//! progenitor percent-encodes path parameters, but the URL parser still resolves
-//! `.` and `..` as dot segments, an empty id yields `//`, and a `\` (which
-//! progenitor leaves as it is) reads as `/` in an http(s) URL, so `a\..\..\x`
-//! climbs out of its segment: such a request reaches another URL. These ids are
-//! rejected here instead.
+//! Checks of identifiers before anything is sent. The rules are
+//! `clouddc_auth::path_id`'s (the simulator applies the same on receipt); this
+//! names the argument they failed for.
 
 use crate::{Error, ResourceId};
 
-/// The longest id accepted, matching `ResourceId` in the spec.
-pub const MAX_ID_LEN: usize = 128;
+pub use clouddc_auth::MAX_ID_LEN;
 
 /// Accepts a project, server or export id, or says which argument is wrong and why.
 pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
     path_id(argument, value).map(drop)
 }
 
-/// `value` as a path id once every check passed, or an error naming `argument`:
-/// the spec's rules are checked once, by building the [`ResourceId`].
+/// `value` as a path id once every check passed, or an error naming `argument`.
 pub(crate) fn path_id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
-    let reason = if value.is_empty() {
-        "is empty".to_string()
-    } else if value == "." || value == ".." {
-        format!("{value:?} would be resolved as a path segment")
-    } else {
-        match ResourceId::try_from(value) {
-            Err(why) => why.to_string(),
-            Ok(_) if value.contains('\\') => {
-                "contains a backslash, which URLs read as a path separator".to_string()
-            }
-            Ok(_) if value.trim() != value => "has leading or trailing whitespace".to_string(),
-            Ok(id) => return Ok(id),
-        }
-    };
-    Err(Error::invalid(argument, reason))
+    clouddc_auth::path_id(value).map_err(|why| Error::invalid(argument, why.to_string()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::credentials::Secret;
+use crate::secret::Secret;
 
 /// The only algorithm this module signs and verifies with.
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
