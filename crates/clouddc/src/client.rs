@@ -9,10 +9,10 @@ use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::ResourceId;
-use crate::config::ClientBuilder;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
 use crate::error::{from_generated, request_id};
-use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
+use crate::operation as op;
+use crate::response_meta::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask};
 use crate::validate::{path_id, validate_id};
@@ -43,19 +43,7 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The operation names used in errors and logs.
-mod op {
-    pub const EXPORT: &str = "ExportServerLogs";
-    pub const STATUS: &str = "ShowLogsExportStatus";
-    pub const DOWNLOAD: &str = "DownloadServerLogs";
-}
-
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
     pub(crate) fn from_inner(inner: Arc<ClientInner>) -> Self {
         Self { inner }
     }
@@ -83,7 +71,7 @@ impl Client {
         with_retries(
             &self.inner.retry,
             Idempotency::Create,
-            op::EXPORT,
+            op::EXPORT.name,
             || async {
                 let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
                     project,
@@ -92,7 +80,7 @@ impl Client {
                     &ExportRequest {},
                 ))
                 .await;
-                decode(op::EXPORT, result, meta).await
+                decode(op::EXPORT.name, result, meta).await
             },
         )
         .await
@@ -103,15 +91,20 @@ impl Client {
         let project = &self.inner.project;
         let server_id = path_id("server", server)?;
         let export = path_id("export_id", export_id)?;
-        with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
-            let (result, meta) = with_received_meta(
-                self.inner
-                    .generated
-                    .show_logs_export_status(project, &server_id, &export, None),
-            )
-            .await;
-            decode(op::STATUS, result, meta).await
-        })
+        with_retries(
+            &self.inner.retry,
+            Idempotency::Safe,
+            op::STATUS.name,
+            || async {
+                let (result, meta) = with_received_meta(
+                    self.inner
+                        .generated
+                        .show_logs_export_status(project, &server_id, &export, None),
+                )
+                .await;
+                decode(op::STATUS.name, result, meta).await
+            },
+        )
         .await
     }
 
@@ -133,7 +126,7 @@ impl Client {
         with_retries(
             &self.inner.retry,
             Idempotency::Safe,
-            op::DOWNLOAD,
+            op::DOWNLOAD.name,
             || async {
                 let (result, meta) = with_received_meta(self.inner.generated.download_server_logs(
                     project,
@@ -145,7 +138,9 @@ impl Client {
                 .await;
                 match result {
                     Ok(response) => Ok(response),
-                    Err(error) => Err(from_generated(op::DOWNLOAD, error, meta.into_meta()).await),
+                    Err(error) => {
+                        Err(from_generated(op::DOWNLOAD.name, error, meta.into_meta()).await)
+                    }
                 }
             },
         )
@@ -202,7 +197,7 @@ async fn decode<T: DeserializeOwned>(
                 operation,
                 reason: format!(
                     "body does not decode ({e}): {}",
-                    crate::error::snippet(&body)
+                    crate::printable::snippet(&body)
                 ),
                 meta,
             })

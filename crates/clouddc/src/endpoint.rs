@@ -46,7 +46,7 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
             "endpoint",
             format!(
                 "{:?}: {why}",
-                crate::error::snippet(redacted(raw).as_bytes())
+                crate::printable::snippet(redacted(raw).as_bytes())
             ),
         )
     };

@@ -12,10 +12,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::header::HeaderMap;
 
-use crate::hooks::ResponseMeta;
-
-/// How much of an unparsed error body is kept, in characters.
-pub const MAX_BODY_SNIPPET: usize = 512;
+pub use crate::printable::{MAX_BODY_SNIPPET, snippet};
+pub use crate::response_meta::{ResponseMeta, request_id};
 /// How much of an error body is read at most, in bytes.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -196,23 +194,6 @@ impl ApiError {
     }
 }
 
-/// The request id of a response, from `X-Request-Id`.
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers.get(X_REQUEST_ID).and_then(printable_request_id)
-}
-
-/// The header that carries the gateway's request id.
-pub(crate) const X_REQUEST_ID: &str = "x-request-id";
-
-/// A request id header's value as printable text; `None` when empty or not text.
-pub(crate) fn printable_request_id(value: &http::HeaderValue) -> Option<String> {
-    value
-        .to_str()
-        .ok()
-        .map(|v| snippet(v.as_bytes()))
-        .filter(|v| !v.is_empty())
-}
-
 /// `Retry-After` in seconds (the HTTP-date form is not used by the gateway and is
 /// ignored), capped at an hour so a hostile value cannot park a client.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -252,22 +233,6 @@ fn parse_error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Text fit for an error message: valid UTF-8 (lossy), control characters
-/// replaced, cut to [`MAX_BODY_SNIPPET`] characters.
-pub fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out: String = text
-        .trim()
-        .chars()
-        .take(MAX_BODY_SNIPPET)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.trim().chars().count() > MAX_BODY_SNIPPET {
-        out.push('…');
-    }
-    out
-}
-
 /// Reads at most [`MAX_ERROR_BODY`] bytes of an error body.
 async fn read_capped(mut stream: progenitor_client::ByteStream) -> Bytes {
     let mut body = Vec::new();
@@ -299,7 +264,7 @@ fn from_status(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
 }
 
 /// Converts an error of the generated client, reading the error body where there is
-/// one. `meta` comes from [`crate::hooks::with_response_meta`] and restores the
+/// one. `meta` comes from [`crate::response_meta::with_response_meta`] and restores the
 /// status and request id that progenitor drops for undecodable bodies.
 pub async fn from_generated(
     operation: &'static str,
