@@ -48,6 +48,11 @@ impl Client {
         Self { inner }
     }
 
+    /// How each request is retried; the flows above derive theirs from it.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// The generated client underneath, with the same credentials and hooks.
     pub fn generated(&self) -> &generated::Client {
         &self.inner.generated

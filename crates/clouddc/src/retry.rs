@@ -69,11 +69,18 @@ pub enum Idempotency {
     Safe,
     /// A create: repeat only when the service cannot have acted.
     Create,
+    /// A create whose duplicate is harmless (a second export answers with the
+    /// running task, or starts another): repeat on a server error too, where
+    /// the service may have acted. Throttling and refused connections are left
+    /// to the [`Idempotency::Create`] retries of each call inside.
+    DuplicateTolerated,
 }
 
 /// Whether `error` is worth another attempt, and how long the server asked to wait.
 pub fn should_retry(error: &Error, idempotency: Idempotency) -> Option<Option<Duration>> {
     match (error, idempotency) {
+        (Error::Api(api), Idempotency::DuplicateTolerated) => (api.status >= 500).then_some(None),
+        (_, Idempotency::DuplicateTolerated) => None,
         (Error::Throttled { retry_after, .. }, _) => Some(*retry_after),
         (Error::Transport { source, .. }, Idempotency::Create) => {
             source.is_connect().then_some(None)
@@ -154,6 +161,11 @@ mod tests {
         assert_eq!(should_retry(&api(503), Idempotency::Safe), Some(None));
         assert_eq!(should_retry(&api(500), Idempotency::Create), None);
         assert_eq!(should_retry(&api(404), Idempotency::Safe), None);
+        let tolerated = Idempotency::DuplicateTolerated;
+        assert_eq!(should_retry(&api(500), tolerated), Some(None));
+        assert_eq!(should_retry(&api(501), tolerated), Some(None));
+        assert_eq!(should_retry(&api(409), tolerated), None);
+        assert_eq!(should_retry(&throttled, tolerated), None);
         assert_eq!(
             should_retry(&Error::invalid("server", "empty"), Idempotency::Safe),
             None
