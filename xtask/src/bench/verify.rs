@@ -62,7 +62,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
             .ok_or_else(|| format!("no mib_per_s in {line:?}"))?;
         let cpu =
             harness::json_number(line, "cpu_s").ok_or_else(|| format!("no cpu_s in {line:?}"))?;
-        if harness::json_raw(line, "verify") == Some("true") {
+        if harness::json_bool(line, "verify") == Some(true) {
             on.push(rate);
             on_cpu.push(cpu);
         } else {
