@@ -15,6 +15,6 @@ pub mod resource_id;
 pub mod secret;
 pub mod signing;
 
-pub use path_id::{InvalidPathId, path_id};
+pub use path_id::{InvalidPathId, PathId, path_id};
 pub use resource_id::{InvalidResourceId, MAX_ID_LEN, ResourceId};
 pub use secret::Secret;

@@ -8,22 +8,22 @@ use std::sync::Arc;
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::ResourceId;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
 use crate::error::{from_generated, request_id};
 use crate::operation as op;
 use crate::response_meta::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask};
-use crate::validate::{path_id, validate_id};
+use crate::validate::id_argument;
 use crate::{Error, generated};
+use crate::{IdArgument, PathId};
 
 /// What the client shares between clones.
 pub(crate) struct ClientInner {
     pub(crate) generated: generated::Client,
     pub(crate) base_url: String,
     /// The project, checked once at build instead of at every call.
-    pub(crate) project: ResourceId,
+    pub(crate) project: PathId,
     pub(crate) retry: RetryPolicy,
 }
 
@@ -70,9 +70,14 @@ impl Client {
 
     /// Starts exporting `server`'s logs. Retried only where no task can have been
     /// created: on 429 and when the connection was never established.
-    pub async fn export(&self, server: &str) -> Result<ExportTask, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
+    pub async fn export(&self, server: impl IdArgument) -> Result<ExportTask, Error> {
+        self.export_checked(&id_argument("server", server)?).await
+    }
+
+    /// [`Client::export`] for an id checked where it entered.
+    pub(crate) async fn export_checked(&self, server: &PathId) -> Result<ExportTask, Error> {
+        let project = self.inner.project.as_resource_id();
+        let server = server.as_resource_id();
         with_retries(
             &self.inner.retry,
             Idempotency::Create,
@@ -80,7 +85,7 @@ impl Client {
             || async {
                 let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
                     project,
-                    &server_id,
+                    server,
                     None,
                     &ExportRequest {},
                 ))
@@ -92,10 +97,25 @@ impl Client {
     }
 
     /// The export task's current state.
-    pub async fn status(&self, server: &str, export_id: &str) -> Result<ExportTask, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
-        let export = path_id("export_id", export_id)?;
+    pub async fn status(
+        &self,
+        server: impl IdArgument,
+        export_id: impl IdArgument,
+    ) -> Result<ExportTask, Error> {
+        let server = id_argument("server", server)?;
+        let export_id = id_argument("export_id", export_id)?;
+        self.status_checked(&server, &export_id).await
+    }
+
+    /// [`Client::status`] for ids checked where they entered: what every poll
+    /// of a wait calls.
+    pub(crate) async fn status_checked(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
+    ) -> Result<ExportTask, Error> {
+        let project = self.inner.project.as_resource_id();
+        let (server, export) = (server.as_resource_id(), export_id.as_resource_id());
         with_retries(
             &self.inner.retry,
             Idempotency::Safe,
@@ -104,7 +124,7 @@ impl Client {
                 let (result, meta) = with_received_meta(
                     self.inner
                         .generated
-                        .show_logs_export_status(project, &server_id, &export, None),
+                        .show_logs_export_status(project, server, export, None),
                 )
                 .await;
                 decode(op::STATUS.name, result, meta).await
@@ -114,16 +134,16 @@ impl Client {
     }
 
     /// Opens the archive, from `offset` when resuming. Retried on transient
-    /// failures; the body is read by the caller.
-    pub async fn open_download(
+    /// failures; the body is read by the caller (each resume calls this again,
+    /// with the ids checked once).
+    pub(crate) async fn open_download(
         &self,
-        server: &str,
-        export_id: &str,
+        server: &PathId,
+        export_id: &PathId,
         offset: Option<u64>,
     ) -> Result<ResponseValue<ByteStream>, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
-        let export = path_id("export_id", export_id)?;
+        let project = self.inner.project.as_resource_id();
+        let (server, export) = (server.as_resource_id(), export_id.as_resource_id());
         let range = offset
             .map(|o| DownloadServerLogsRange::try_from(format!("bytes={o}-")))
             .transpose()
@@ -135,8 +155,8 @@ impl Client {
             || async {
                 let (result, meta) = with_received_meta(self.inner.generated.download_server_logs(
                     project,
-                    &server_id,
-                    &export,
+                    server,
+                    export,
                     range.as_ref(),
                     None,
                 ))
@@ -156,14 +176,27 @@ impl Client {
     /// checked, then renamed; resumed with `Range` when the body breaks.
     pub async fn download(
         &self,
-        server: &str,
-        export_id: &str,
+        server: impl IdArgument,
+        export_id: impl IdArgument,
         dir: &Path,
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     ) -> Result<Downloaded, Error> {
-        validate_id("server", server)?;
-        validate_id("export_id", export_id)?;
+        let server = id_argument("server", server)?;
+        let export_id = id_argument("export_id", export_id)?;
+        self.download_checked(&server, &export_id, dir, options, progress)
+            .await
+    }
+
+    /// [`Client::download`] for ids checked where they entered.
+    pub(crate) async fn download_checked(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
+        dir: &Path,
+        options: &DownloadOptions,
+        progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    ) -> Result<Downloaded, Error> {
         // Ids may hold `/`; the fallback name must stay one path component.
         let fallback = format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_");
         download_to_dir(

@@ -8,11 +8,12 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
-use crate::Error;
 use crate::client::Client;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
+use crate::validate::id_argument;
 use crate::waiter::{WaitOptions, WaitProgress};
+use crate::{Error, PathId};
 
 /// How many servers may be between their export call and their download at once:
 /// waiting is cheap, but each waiting server is state, so a 100,000-server list is
@@ -160,10 +161,22 @@ impl Client {
         emit(CollectEvent::Exporting {
             server: server.clone(),
         });
+        // The id is checked once, here where it enters; the export, every
+        // poll and every resume take it checked.
+        let server_id = match id_argument("server", server.as_str()) {
+            Ok(id) => id,
+            Err(error) => {
+                return ServerOutcome {
+                    server,
+                    export_id: None,
+                    result: Err(error),
+                };
+            }
+        };
         // The semaphore is never closed, so acquiring cannot fail.
         let slot = slots.exports.acquire().await.ok();
         let exported = self
-            .export_with_attempts(&server, options.export_attempts)
+            .export_with_attempts(&server_id, options.export_attempts)
             .await;
         drop(slot);
         let task = match exported {
@@ -183,29 +196,27 @@ impl Client {
                 progress: progress.clone(),
             })
         };
-        let result = match self
-            .wait_for_export(&server, &export_id, Some(task), &options.wait, &on_wait)
+        let result = async {
+            let export = id_argument("export_id", export_id.as_str())?;
+            self.wait_checked(&server_id, &export, Some(task), &options.wait, &on_wait)
+                .await?;
+            let on_bytes = |progress: DownloadProgress| {
+                emit(CollectEvent::Downloading {
+                    server: server.clone(),
+                    progress,
+                })
+            };
+            let _slot = slots.downloads.acquire().await.ok();
+            self.download_checked(
+                &server_id,
+                &export,
+                &options.output_dir,
+                &options.download,
+                &on_bytes,
+            )
             .await
-        {
-            Ok(_) => {
-                let on_bytes = |progress: DownloadProgress| {
-                    emit(CollectEvent::Downloading {
-                        server: server.clone(),
-                        progress,
-                    })
-                };
-                let _slot = slots.downloads.acquire().await.ok();
-                self.download(
-                    &server,
-                    &export_id,
-                    &options.output_dir,
-                    &options.download,
-                    &on_bytes,
-                )
-                .await
-            }
-            Err(error) => Err(error),
-        };
+        }
+        .await;
         ServerOutcome {
             server,
             export_id: Some(export_id),
@@ -218,7 +229,7 @@ impl Client {
     /// other retry does.
     async fn export_with_attempts(
         &self,
-        server: &str,
+        server: &PathId,
         attempts: u32,
     ) -> Result<crate::types::ExportTask, Error> {
         let policy = RetryPolicy {
@@ -230,7 +241,7 @@ impl Client {
             &policy,
             Idempotency::DuplicateTolerated,
             crate::operation::EXPORT.name,
-            || self.export(server),
+            || self.export_checked(server),
         )
         .await
     }
@@ -292,7 +303,8 @@ mod tests {
     #[tokio::test]
     async fn an_export_is_made_again_after_a_server_error() {
         let (url, count) = serve(|n| if n == 0 { FAILED } else { CREATED }).await;
-        let task = client(&url).export_with_attempts("srv-1", 3).await;
+        let server = "srv-1".parse().expect("valid");
+        let task = client(&url).export_with_attempts(&server, 3).await;
         assert_eq!(task.expect("created").export_id, "e-1");
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }
@@ -300,7 +312,8 @@ mod tests {
     #[tokio::test]
     async fn export_attempts_bound_the_calls() {
         let (url, count) = serve(|_| FAILED).await;
-        let error = client(&url).export_with_attempts("srv-1", 3).await;
+        let server = "srv-1".parse().expect("valid");
+        let error = client(&url).export_with_attempts(&server, 3).await;
         assert_eq!(error.expect_err("fails").status(), Some(500));
         assert_eq!(count.load(Ordering::SeqCst), 3);
     }

@@ -266,7 +266,7 @@ fn from_status(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
 /// Converts an error of the generated client, reading the error body where there is
 /// one. `meta` comes from [`crate::response_meta::with_response_meta`] and restores the
 /// status and request id that progenitor drops for undecodable bodies.
-pub async fn from_generated(
+pub(crate) async fn from_generated(
     operation: &'static str,
     error: progenitor_client::Error<progenitor_client::ByteStream>,
     meta: ResponseMeta,

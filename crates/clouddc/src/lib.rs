@@ -42,12 +42,16 @@ pub mod resource_id;
 pub mod response_meta;
 pub mod retry;
 pub mod signing;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod tolerant;
 pub mod transport;
 pub mod validate;
 pub mod waiter;
 
 pub use client::Client;
+pub use clouddc_auth::{InvalidPathId, PathId};
 pub use collect::{CollectEvent, CollectOptions, EventSink, ServerOutcome};
 pub use config::ClientBuilder;
 pub use credentials::{Credentials, Secret};
@@ -58,4 +62,5 @@ pub use resource_id::ResourceId;
 pub use retry::RetryPolicy;
 pub use tolerant::{CreatedAt, ExportStatus, Percentage, PercentageError, StatusKind};
 pub use transport::TransportOptions;
+pub use validate::IdArgument;
 pub use waiter::{WaitOptions, WaitProgress};

@@ -59,7 +59,8 @@ pub(crate) fn record(response: &reqwest::Response) {
 /// Runs one generated call and returns, beside its result, the status and request
 /// id of the response it received. progenitor drops both when a 2xx body fails to
 /// decode; this keeps them for the error.
-pub async fn with_response_meta<F: Future>(call: F) -> (F::Output, ResponseMeta) {
+#[cfg(any(test, feature = "testing"))]
+pub(crate) async fn with_response_meta<F: Future>(call: F) -> (F::Output, ResponseMeta) {
     let (output, received) = with_received_meta(call).await;
     (output, received.into_meta())
 }

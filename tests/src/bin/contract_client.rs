@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use clouddc::ResourceId;
 use clouddc::credentials::Credentials;
 use clouddc::download::DownloadOptions;
-use clouddc::hooks::{ClientState, with_response_meta};
+use clouddc::hooks::ClientState;
+use clouddc::testing::with_response_meta;
 use clouddc::types::ExportRequest;
 use clouddc::{Error, Secret, generated};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -143,7 +144,7 @@ async fn forced_error_codes(base: &str, tally: &mut Tally) {
         .await;
         let mapped = match result {
             Err(error) => {
-                Some(clouddc::error::from_generated("ShowLogsExportStatus", error, meta).await)
+                Some(clouddc::testing::from_generated("ShowLogsExportStatus", error, meta).await)
             }
             Ok(_) => None,
         };
