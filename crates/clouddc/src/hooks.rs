@@ -12,9 +12,6 @@ use crate::credentials::{Credentials, Secret};
 use crate::generated::Client;
 use crate::signing;
 
-/// Where it lived before it had a module of its own.
-pub use crate::response_meta::ResponseMeta;
-
 /// State the generated client carries for the hooks.
 #[derive(Debug, Clone, Default)]
 pub struct ClientState {

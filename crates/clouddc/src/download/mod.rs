@@ -52,7 +52,7 @@ use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
-use crate::hooks::ResponseMeta;
+use crate::response_meta::{ResponseMeta, request_id};
 
 /// How many body bytes one download may have queued between the network and
 /// the file at once.
@@ -62,7 +62,6 @@ pub const IN_FLIGHT_BYTES: usize = 2 << 20;
 /// [`IN_FLIGHT_BYTES`] per server.
 pub const PROCESS_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// The name of the operation in errors.
-const OPERATION: &str = "DownloadServerLogs";
 /// The minimum time between two progress reports.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// How many `<stem>.N<ext>` names are tried when the final name is taken.
@@ -156,7 +155,7 @@ pub struct Downloaded {
 /// - whatever `fetch` returns.
 ///
 /// In every error case, nothing is left in `dir` but what was there before.
-pub async fn download_to_dir<F, Fut>(
+pub(crate) async fn download_to_dir<F, Fut>(
     mut fetch: F,
     dir: &Path,
     fallback_name: &str,
@@ -206,11 +205,11 @@ where
         let status = response.status();
         let meta = ResponseMeta {
             status: Some(status.as_u16()),
-            request_id: crate::error::request_id(response.headers()),
+            request_id: request_id(response.headers()),
         };
         if !status.is_success() {
             return Err(Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason: format!("status {} instead of the archive", status.as_u16()),
                 meta,
             });
@@ -359,7 +358,7 @@ impl Outcome {
     fn into_error(self, part: PathBuf, have: Have) -> Error {
         match self {
             Outcome::Inconsistent { reason, meta } => Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason,
                 meta,
             },
