@@ -27,6 +27,7 @@ mod process;
 mod public_api;
 mod shell;
 mod soak;
+mod tidy;
 mod tools;
 
 use std::process::ExitCode;
