@@ -20,11 +20,14 @@
 //! - [`generated`]: the client progenitor generates from `openapi/clouddc.yaml`
 //!   (never edited by hand);
 //! - [`hooks`]: what every generated request goes through (credentials and
-//!   signing, response metadata);
+//!   signing), recording each answer's [`response_meta`];
+//! - [`signing`], [`credentials`], [`resource_id`]: the rules shared with the
+//!   simulator, from `clouddc_auth`, and the reqwest signing adapter;
 //! - [`tolerant`]: the wire types that accept every form the vendor has shipped;
 //! - [`error`]: one error type with the status and request id of each failure;
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
-//!   [`validate`], [`retry`], [`transport`], [`endpoint`] and [`config`].
+//!   [`validate`], [`retry`], [`transport`], [`endpoint`], [`operation`] and
+//!   [`config`].
 
 pub mod client;
 pub mod collect;
