@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
@@ -25,6 +26,9 @@ pub(crate) struct ClientInner {
     /// The project, checked once at build instead of at every call.
     pub(crate) project: ResourceId,
     pub(crate) retry: RetryPolicy,
+    /// The whole of one JSON request, body included (see
+    /// [`crate::TransportOptions::request_timeout`]).
+    pub(crate) request_timeout: Duration,
 }
 
 /// A CloudDC log-export client. Cheap to clone: clones share one connection pool.
@@ -80,11 +84,8 @@ impl Client {
     pub async fn export(&self, server: &str) -> Result<ExportTask, Error> {
         let project = &self.inner.project;
         let server_id = path_id("server", server)?;
-        with_retries(
-            &self.inner.retry,
-            Idempotency::Create,
-            op::EXPORT,
-            || async {
+        with_retries(&self.inner.retry, Idempotency::Create, op::EXPORT, || {
+            self.within_request_timeout(op::EXPORT, async {
                 let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
                     project,
                     &server_id,
@@ -93,8 +94,8 @@ impl Client {
                 ))
                 .await;
                 decode(op::EXPORT, result, meta).await
-            },
-        )
+            })
+        })
         .await
     }
 
@@ -103,16 +104,38 @@ impl Client {
         let project = &self.inner.project;
         let server_id = path_id("server", server)?;
         let export = path_id("export_id", export_id)?;
-        with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
-            let (result, meta) = with_received_meta(
-                self.inner
-                    .generated
-                    .show_logs_export_status(project, &server_id, &export, None),
-            )
-            .await;
-            decode(op::STATUS, result, meta).await
+        with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || {
+            self.within_request_timeout(op::STATUS, async {
+                let (result, meta) = with_received_meta(
+                    self.inner
+                        .generated
+                        .show_logs_export_status(project, &server_id, &export, None),
+                )
+                .await;
+                decode(op::STATUS, result, meta).await
+            })
         })
         .await
+    }
+
+    /// Bounds one JSON request, from sending to the last byte of the decoded
+    /// body. The transport's read timeout restarts with every byte, so a body
+    /// trickling a byte every few seconds would otherwise hold the call, and
+    /// its `collect` slot, for ever.
+    async fn within_request_timeout<T>(
+        &self,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let after = self.inner.request_timeout;
+        tokio::time::timeout(after, request)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    what: format!("the {operation} request"),
+                    after,
+                })
+            })
     }
 
     /// Opens the archive, from `offset` when resuming. Retried on transient

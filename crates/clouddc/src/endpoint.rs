@@ -85,7 +85,7 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
 /// The endpoint as an error may show it: whatever precedes the last `@` of
 /// the part before any query or fragment (`user:password@`, which may hold a
 /// credential) becomes `***`.
-fn redacted(raw: &str) -> String {
+pub(crate) fn redacted(raw: &str) -> String {
     let start = raw.find("://").map_or(0, |i| i + 3);
     let rest = &raw[start..];
     let end = rest.find(['?', '#']).unwrap_or(rest.len());

@@ -69,6 +69,22 @@ pub enum Error {
         /// The response's status and request id.
         meta: ResponseMeta,
     },
+    /// The service answered with a redirect (3xx). The API documents none, so
+    /// none is followed: a redirect to another origin would carry the
+    /// credential headers with it (reqwest strips only `Authorization` and
+    /// cookies), and one to the same origin has no documented meaning.
+    #[error("refused a redirect (HTTP {status}) of {operation} to {}: the API documents no redirect{}", .location.as_deref().unwrap_or("no location"), request_id_text(&.meta.request_id))]
+    Redirected {
+        /// The operation.
+        operation: &'static str,
+        /// The 3xx status.
+        status: u16,
+        /// Where the service pointed, printable, with any `user:password@`
+        /// replaced by `***@`.
+        location: Option<String>,
+        /// The response's status and request id.
+        meta: ResponseMeta,
+    },
     /// A downloaded archive is incomplete or corrupt.
     #[error("integrity check failed for {path}: {reason}")]
     Integrity {
@@ -120,7 +136,7 @@ impl Error {
             Error::Api(api) => Some(api.status),
             Error::Throttled { .. } => Some(429),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
-            Error::UnexpectedResponse { meta, .. } => meta.status,
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => meta.status,
             _ => None,
         }
     }
@@ -130,7 +146,9 @@ impl Error {
         match self {
             Error::Api(api) => api.request_id.as_deref(),
             Error::Throttled { request_id, .. } => request_id.as_deref(),
-            Error::UnexpectedResponse { meta, .. } => meta.request_id.as_deref(),
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => {
+                meta.request_id.as_deref()
+            }
             _ => None,
         }
     }
@@ -298,6 +316,23 @@ fn from_status(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     }
 }
 
+/// The refusal of a 3xx answer, naming where it pointed without any
+/// credential that URL carries.
+fn redirected(operation: &'static str, status: u16, headers: &HeaderMap) -> Error {
+    let location = headers.get(http::header::LOCATION).map(|value| {
+        snippet(crate::endpoint::redacted(&String::from_utf8_lossy(value.as_bytes())).as_bytes())
+    });
+    Error::Redirected {
+        operation,
+        status,
+        location,
+        meta: ResponseMeta {
+            status: Some(status),
+            request_id: request_id(headers),
+        },
+    }
+}
+
 /// Converts an error of the generated client, reading the error body where there is
 /// one. `meta` comes from [`crate::hooks::with_response_meta`] and restores the
 /// status and request id that progenitor drops for undecodable bodies.
@@ -317,6 +352,9 @@ pub async fn from_generated(
         G::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            if (300..400).contains(&status) {
+                return redirected(operation, status, &headers);
+            }
             let body = read_response_capped(response).await;
             if status >= 400 {
                 from_status(status, &headers, &body)

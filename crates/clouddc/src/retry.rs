@@ -78,7 +78,7 @@ pub fn should_retry(error: &Error, idempotency: Idempotency) -> Option<Option<Du
         (Error::Transport { source, .. }, Idempotency::Create) => {
             source.is_connect().then_some(None)
         }
-        (Error::Transport { .. }, Idempotency::Safe) => Some(None),
+        (Error::Transport { .. } | Error::Timeout { .. }, Idempotency::Safe) => Some(None),
         (Error::Api(api), Idempotency::Safe) => {
             matches!(api.status, 500 | 502 | 503 | 504).then_some(None)
         }

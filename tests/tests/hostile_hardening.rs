@@ -1,0 +1,366 @@
+//! The hostile service of issue 18, items 1 and 4: a redirect never carries a
+//! credential to another origin, and a JSON answer that trickles in is cut at
+//! its total deadline, failing that server alone.
+//!
+//! The servers are raw TCP on 127.0.0.1 (hyper will not trickle a body a byte
+//! at a time on request); every connection ends within [`CONNECTION_LIMIT`].
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clouddc::{Client, ClientBuilder, CollectOptions, Error, RetryPolicy, TransportOptions};
+use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const PROJECT: &str = "p-hardening";
+const TOKEN: &str = "sentinel-redirect-token-5d1";
+const SK: &str = "sentinel-redirect-sk-8b2";
+const SECURITY_TOKEN: &str = "sentinel-redirect-sts-3f7";
+const SENTINELS: &[&str] = &[TOKEN, SK, SECURITY_TOKEN, "sentinel", "hunter2"];
+/// Every connection of these servers ends within this.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
+
+/// A request head as a server read it: the request line, then each header line.
+type Head = Vec<String>;
+
+/// What a server answers to one request.
+enum Reply {
+    /// These bytes, then close.
+    Raw(Vec<u8>),
+    /// This head, then the body one byte per `every`, then close.
+    Trickle {
+        head: Vec<u8>,
+        body: Vec<u8>,
+        every: Duration,
+    },
+}
+
+/// A raw HTTP/1.1 server on 127.0.0.1 that answers every request with
+/// `handler`'s reply and records every request head it receives.
+struct Server {
+    base_url: String,
+    heads: Arc<Mutex<Vec<Head>>>,
+}
+
+impl Server {
+    async fn start(handler: impl Fn(&Head) -> Reply + Send + Sync + 'static) -> Self {
+        let handler = Arc::new(handler);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let recorded = heads.clone();
+        // Ends with the test's runtime.
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (handler, recorded) = (handler.clone(), recorded.clone());
+                tokio::spawn(tokio::time::timeout(CONNECTION_LIMIT, async move {
+                    serve_one(stream, &*handler, &recorded).await
+                }));
+            }
+        });
+        Self { base_url, heads }
+    }
+
+    /// Every request head received so far.
+    fn heads(&self) -> Vec<Head> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+async fn serve_one(
+    mut stream: TcpStream,
+    handler: &(dyn Fn(&Head) -> Reply + Send + Sync),
+    recorded: &Mutex<Vec<Head>>,
+) {
+    let Some(head) = read_head(&mut stream).await else {
+        return;
+    };
+    recorded.lock().unwrap().push(head.clone());
+    match handler(&head) {
+        Reply::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+        }
+        Reply::Trickle { head, body, every } => {
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            for byte in body {
+                tokio::time::sleep(every).await;
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// Reads a request head, and drains a `Content-Length` body (closing with
+/// unread bytes would reset the connection before the client reads the answer).
+async fn read_head(stream: &mut TcpStream) -> Option<Head> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head: Head = String::from_utf8_lossy(&buf[..end])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let body_len: usize = header(&head, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut have = buf.len() - end;
+    while have < body_len.min(1 << 20) {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        have += n;
+    }
+    Some(head)
+}
+
+/// A header's value in a recorded head.
+fn header<'a>(head: &'a Head, name: &str) -> Option<&'a str> {
+    head.iter().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The request path of a recorded head.
+fn path(head: &Head) -> &str {
+    head[0].split_whitespace().nth(1).unwrap_or("")
+}
+
+fn response(status: &str, headers: &[String], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\nconnection: close\r\nx-request-id: hard-1\r\n");
+    for header in headers {
+        out.push_str(header);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn json(status: &str, body: &str) -> Reply {
+    Reply::Raw(response(
+        status,
+        &["content-type: application/json".into()],
+        body.as_bytes(),
+    ))
+}
+
+fn task(export_id: &str, status: &str, percentage: &str) -> String {
+    format!(
+        r#"{{"export_id":"{export_id}","status":"{status}","percentage":"{percentage}","created_at":"2026-01-01T00:00:00Z"}}"#
+    )
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A well-behaved service: exports start, are complete at once, and the
+/// archive is a small gzip.
+fn well_behaved(head: &Head) -> Reply {
+    let path = path(head);
+    if path.ends_with("/content") {
+        Reply::Raw(response(
+            "200 OK",
+            &["content-type: application/octet-stream".into()],
+            &gzip(b"the logs"),
+        ))
+    } else if head[0].starts_with("POST") {
+        json("202 Accepted", &task("e1", "processing", "0"))
+    } else {
+        json("200 OK", &task("e1", "completed", "100"))
+    }
+}
+
+fn builder(base_url: &str) -> ClientBuilder {
+    Client::builder()
+        .endpoint(base_url)
+        .project_id(PROJECT)
+        .retry_policy(RetryPolicy::none())
+}
+
+fn assert_no_sentinel(text: &str) {
+    for sentinel in SENTINELS {
+        assert!(!text.contains(sentinel), "{sentinel} in {text}");
+    }
+}
+
+/// Runs the three operations against `client`, returning each error.
+async fn every_operation(client: &Client, dir: &std::path::Path) -> Vec<Error> {
+    let no_progress = |_| {};
+    vec![
+        client.export("srv-1").await.unwrap_err(),
+        client.status("srv-1", "e1").await.unwrap_err(),
+        client
+            .download("srv-1", "e1", dir, &Default::default(), &no_progress)
+            .await
+            .unwrap_err(),
+    ]
+}
+
+#[tokio::test]
+async fn no_redirect_is_followed_and_no_credential_reaches_another_origin() {
+    // The other origin records everything it is sent, and would answer well.
+    let elsewhere = Server::start(well_behaved).await;
+    let target = elsewhere.base_url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = format!("{target}/v1/{PROJECT}/physicalservers/srv-1/logs/exports");
+    let with_userinfo = plain.replace("http://", "http://admin:hunter2@");
+    for location in [plain, with_userinfo] {
+        for status in [
+            "301 Moved Permanently",
+            "302 Found",
+            "303 See Other",
+            "307 Temporary Redirect",
+            "308 Permanent Redirect",
+        ] {
+            let location_header = format!("location: {location}");
+            let redirecting = Server::start(move |_| {
+                Reply::Raw(response(status, &[location_header.clone()], b""))
+            })
+            .await;
+            let token = builder(&redirecting.base_url).token(TOKEN).build().unwrap();
+            let signed = builder(&redirecting.base_url)
+                .ak_sk("AKREDIRECT", SK)
+                .security_token(SECURITY_TOKEN)
+                .build()
+                .unwrap();
+            for client in [token, signed] {
+                for error in every_operation(&client, dir.path()).await {
+                    let code: u16 = status[..3].parse().unwrap();
+                    match &error {
+                        Error::Redirected {
+                            status: got,
+                            location: Some(shown),
+                            ..
+                        } => {
+                            assert_eq!(*got, code);
+                            assert!(shown.starts_with("http://"), "{shown}");
+                            assert!(shown.contains(&target[7..]), "{shown}");
+                        }
+                        other => panic!("{status}: {other:?}"),
+                    }
+                    assert_eq!(error.request_id(), Some("hard-1"));
+                    assert_no_sentinel(&format!("{error} {error:?}"));
+                }
+            }
+            // Every operation reached the redirecting server, with credentials.
+            let heads = redirecting.heads();
+            assert_eq!(heads.len(), 6, "{status}");
+            assert!(
+                heads
+                    .iter()
+                    .any(|h| header(h, "x-auth-token") == Some(TOKEN))
+            );
+        }
+    }
+    assert_eq!(
+        elsewhere.heads(),
+        Vec::<Head>::new(),
+        "the other origin was contacted"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// A service whose export call for `srv-slow` answers its head at once and
+/// then its JSON body one byte a second.
+fn slow_export_for(head: &Head) -> Reply {
+    if head[0].starts_with("POST") && path(head).contains("/srv-slow/") {
+        let body = task("e-slow", "processing", "0").into_bytes();
+        let head = format!(
+            "HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        Reply::Trickle {
+            head: head.into_bytes(),
+            body,
+            every: Duration::from_secs(1),
+        }
+    } else {
+        well_behaved(head)
+    }
+}
+
+fn deadline_client(base_url: &str, request_timeout: Duration) -> Client {
+    builder(base_url)
+        .token(TOKEN)
+        .transport(TransportOptions {
+            // Longer than the test: only the total deadline can end the call.
+            read_timeout: Duration::from_secs(60),
+            request_timeout,
+            ..TransportOptions::default()
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_trickling_json_answer_is_cut_at_the_request_deadline() {
+    let server = Server::start(slow_export_for).await;
+    let client = deadline_client(&server.base_url, Duration::from_secs(2));
+    let started = Instant::now();
+    let error = client.export("srv-slow").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&error, Error::Timeout { what, after } if what.contains("ExportServerLogs") && *after == Duration::from_secs(2)),
+        "{error:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // The export call is not repeated: the first may have created a task.
+    assert_eq!(server.heads().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stalled_server_is_failed_and_its_slot_released_the_others_go_on() {
+    let server = Server::start(slow_export_for).await;
+    let client = deadline_client(&server.base_url, Duration::from_secs(2));
+    let dir = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        output_dir: dir.path().to_owned(),
+        // One export slot: the stalled call must give it back.
+        concurrency: 1,
+        export_attempts: 1,
+        ..CollectOptions::default()
+    };
+    let servers = vec!["srv-slow".to_string(), "srv-a".into(), "srv-b".into()];
+    let started = Instant::now();
+    let outcomes: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.collect(servers, options, None).collect(),
+    )
+    .await
+    .expect("the fleet finishes");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(outcomes.len(), 3);
+    for outcome in outcomes {
+        match outcome.server.as_str() {
+            "srv-slow" => assert!(
+                matches!(outcome.result, Err(Error::Timeout { .. })),
+                "{:?}",
+                outcome.result
+            ),
+            _ => assert!(outcome.result.is_ok(), "{:?}", outcome.result),
+        }
+    }
+}
