@@ -2,8 +2,9 @@
 
 use clouddc::{Client, DownloadProgress};
 
-use super::{Context, prepare_output_dir, write_stdout};
+use super::{prepare_output_dir, write_stdout};
 use crate::args::{DownloadArgs, Format};
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt::interruptible;
 use crate::progress::{Phase, Progress};
