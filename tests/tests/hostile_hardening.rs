@@ -1,9 +1,12 @@
-//! The hostile service of issue 18, items 1 and 4: a redirect never carries a
-//! credential to another origin, and a JSON answer that trickles in is cut at
-//! its total deadline, failing that server alone.
+//! The hostile service of issue 18, items 1, 2 and 4: a redirect never carries
+//! a credential to another origin; a string from the service never drives the
+//! terminal; and a JSON answer that trickles in is cut at its total deadline,
+//! failing that server alone, from the library and from the command line.
 //!
 //! The servers are raw TCP on 127.0.0.1 (hyper will not trickle a body a byte
 //! at a time on request); every connection ends within [`CONNECTION_LIMIT`].
+
+mod cli_support;
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
@@ -363,4 +366,110 @@ async fn a_stalled_server_is_failed_and_its_slot_released_the_others_go_on() {
             _ => assert!(outcome.result.is_ok(), "{:?}", outcome.result),
         }
     }
+}
+
+/// An error and its causes, as one string.
+fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_answer_over_the_cap_names_the_real_url() {
+    // 2 MiB of a JSON string, its length undeclared (the connection's end
+    // ends it): past the 1 MiB cap.
+    let server = Server::start(|_| {
+        let mut body = br#"{"export_id":"e1","status":""#.to_vec();
+        body.resize(2 << 20, b'a');
+        let mut out =
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n"
+                .to_vec();
+        out.extend_from_slice(&body);
+        Reply::Raw(out)
+    })
+    .await;
+    let client = builder(&server.base_url).token(TOKEN).build().unwrap();
+    let error = client.status("srv-1", "e1").await.unwrap_err();
+    let text = chain(&error);
+    assert!(!text.contains("no.url.provided"), "{text}");
+    assert!(text.contains(&server.base_url[7..]), "{text}");
+}
+
+/// The terminal attack of the review: a title, a colour, a carriage return.
+const HOSTILE_TEXT: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[31mprocessing\rFAKE";
+
+/// Runs `clouddc ARGS` against `base_url` with a token, off the runtime.
+async fn cli(base_url: &str, args: &[&str]) -> cli_support::RunResult {
+    let mut all: Vec<String> = [
+        "--endpoint",
+        base_url,
+        "--project-id",
+        PROJECT,
+        "--token",
+        TOKEN,
+    ]
+    .map(String::from)
+    .to_vec();
+    all.extend(args.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || cli_support::run(&all))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_strings_reach_the_terminal_cleaned_and_json_exact() {
+    let status = HOSTILE_TEXT
+        .replace('\u{1b}', "\\u001b")
+        .replace('\u{7}', "\\u0007")
+        .replace('\r', "\\r");
+    let body = format!(
+        r#"{{"export_id":"e1\n2","status":"{status}","percentage":"{status}","created_at":"2026-01-01T00:00:00Z"}}"#
+    );
+    let server = Server::start(move |_| json("200 OK", &body)).await;
+    for args in [
+        &["logs", "status", "srv-1", "e1"][..],
+        &["logs", "export", "srv-1"],
+    ] {
+        let result = cli(&server.base_url, args).await;
+        assert_eq!(result.code, 0, "{result}");
+        for output in [&result.stdout, &result.stderr] {
+            assert!(
+                !output.chars().any(|c| c.is_control() && c != '\n'),
+                "{args:?}: {output:?}"
+            );
+        }
+        // One line a field: the newline in the export id did not split one.
+        assert_eq!(result.stdout.lines().count(), 5, "{result}");
+        assert!(result.stdout.contains("processing FAKE"), "{result}");
+    }
+    // JSON keeps the values exact; its escaping is the sanitiser.
+    let result = cli(
+        &server.base_url,
+        &["logs", "status", "srv-1", "e1", "--format", "json"],
+    )
+    .await;
+    let document = cli_support::json(&result.stdout);
+    assert_eq!(document["status"], HOSTILE_TEXT);
+    assert_eq!(document["export_id"], "e1\n2");
+    assert_eq!(document["percentage"], serde_json::Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_timeout_flag_bounds_a_trickling_export() {
+    let server = Server::start(slow_export_for).await;
+    let started = Instant::now();
+    let result = cli(
+        &server.base_url,
+        &["logs", "export", "srv-slow", "--request-timeout", "2s"],
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(15), "{result}");
+    assert_eq!(result.code, 1, "{result}");
+    assert!(result.stderr.contains("timed out after 2s"), "{result}");
+    assert!(result.stderr.contains("ExportServerLogs"), "{result}");
 }

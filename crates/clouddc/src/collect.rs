@@ -215,11 +215,14 @@ impl Client {
         let mut attempt = 1;
         loop {
             match self.export(server).await {
-                Err(Error::Api(api)) if api.status >= 500 && attempt < attempts.max(1) => {
+                Err(error)
+                    if matches!(error.last_attempt(), Error::Api(api) if api.status >= 500)
+                        && attempt < attempts.max(1) =>
+                {
                     tracing::debug!(
                         server,
                         attempt,
-                        status = api.status,
+                        status = error.status(),
                         "export failed; trying again"
                     );
                     attempt += 1;

@@ -85,6 +85,16 @@ pub enum Error {
         /// The response's status and request id.
         meta: ResponseMeta,
     },
+    /// A request failed after more than one attempt; `last` is the last
+    /// attempt's error (see [`Error::last_attempt`] to match on it).
+    #[error("{last} (gave up after {attempts} attempts)")]
+    Retried {
+        /// How many attempts were made, the first included.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
     /// A downloaded archive is incomplete or corrupt.
     #[error("integrity check failed for {path}: {reason}")]
     Integrity {
@@ -130,9 +140,27 @@ fn request_id_text(request_id: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The error of the last attempt: `self`, unless retries wrapped it in
+    /// [`Error::Retried`].
+    pub fn last_attempt(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.last_attempt(),
+            other => other,
+        }
+    }
+
+    /// How many attempts were made for the request behind this error.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
     /// The HTTP status of the response behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::Retried { last, .. } => last.status(),
             Error::Api(api) => Some(api.status),
             Error::Throttled { .. } => Some(429),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
@@ -144,6 +172,7 @@ impl Error {
     /// The `X-Request-Id` of the response behind this error, for support cases.
     pub fn request_id(&self) -> Option<&str> {
         match self {
+            Error::Retried { last, .. } => last.request_id(),
             Error::Api(api) => api.request_id.as_deref(),
             Error::Throttled { request_id, .. } => request_id.as_deref(),
             Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => {

@@ -108,17 +108,40 @@ where
         };
         retry += 1;
         let Some(hint) = should_retry(&error, idempotency) else {
-            return Err(error);
+            return Err(gave_up(error, retry));
         };
         if retry >= policy.max_attempts.max(1) {
-            return Err(error);
+            return Err(gave_up(error, retry));
         }
         let wait = policy.backoff(retry, hint);
         if started.elapsed() + wait > policy.deadline {
-            return Err(error);
+            return Err(gave_up(error, retry));
         }
-        tracing::debug!(operation, retry, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+        // A warning, so it shows without -v: a dead endpoint would otherwise
+        // look like a hang for the whole backoff. The error text holds no
+        // secret (see `Error`).
+        tracing::warn!(
+            operation,
+            attempt = retry,
+            of = policy.max_attempts,
+            wait_ms = wait.as_millis() as u64,
+            error = %error,
+            "retrying"
+        );
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// The error of the last of `attempts`, saying how many were made when there
+/// was more than one.
+fn gave_up(error: Error, attempts: u32) -> Error {
+    if attempts > 1 {
+        Error::Retried {
+            attempts,
+            last: Box::new(error),
+        }
+    } else {
+        error
     }
 }
 
@@ -206,5 +229,27 @@ mod tests {
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_error_says_how_many_attempts_were_made() {
+        let result: Result<(), _> = with_retries(&fast(), Idempotency::Safe, "test", || async {
+            Err(api(503))
+        })
+        .await;
+        let error = result.unwrap_err();
+        assert_eq!(error.attempts(), 4);
+        assert!(
+            error.to_string().ends_with("(gave up after 4 attempts)"),
+            "{error}"
+        );
+        assert_eq!(error.status(), Some(503));
+        assert!(matches!(error.last_attempt(), Error::Api(api) if api.status == 503));
+        // One attempt: the error as it was.
+        let once: Result<(), _> = with_retries(&fast(), Idempotency::Safe, "test", || async {
+            Err(api(404))
+        })
+        .await;
+        assert!(matches!(once.unwrap_err(), Error::Api(_)));
     }
 }
