@@ -95,8 +95,10 @@ pub enum Error {
         #[source]
         last: Box<Error>,
     },
-    /// A downloaded archive is incomplete or corrupt.
-    #[error("integrity check failed for {path}: {reason}")]
+    /// A downloaded archive is incomplete or corrupt. The message does not
+    /// name `path`: it is the temporary file, already removed, and a name
+    /// that no longer exists only sends the user looking for it.
+    #[error("the archive failed its integrity check: {reason} (the partial download was removed)")]
     Integrity {
         /// The file (temporary, already removed) that failed the check.
         path: PathBuf,
@@ -489,5 +491,16 @@ mod tests {
         );
         assert_eq!(e.status(), Some(429));
         assert_eq!(e.request_id(), Some("abc"));
+    }
+
+    #[test]
+    fn an_integrity_error_does_not_name_the_removed_temporary_file() {
+        let e = Error::Integrity {
+            path: "/out/.clouddc-x1.part".into(),
+            reason: "gzip CRC mismatch".into(),
+        };
+        let text = e.to_string();
+        assert!(!text.contains(".part"), "{text}");
+        assert!(text.contains("gzip CRC mismatch"), "{text}");
     }
 }
