@@ -240,7 +240,11 @@ async fn no_redirect_is_followed_and_no_credential_reaches_another_origin() {
         ] {
             let location_header = format!("location: {location}");
             let redirecting = Server::start(move |_| {
-                Reply::Raw(response(status, &[location_header.clone()], b""))
+                Reply::Raw(response(
+                    status,
+                    std::slice::from_ref(&location_header),
+                    b"",
+                ))
             })
             .await;
             let token = builder(&redirecting.base_url).token(TOKEN).build().unwrap();
