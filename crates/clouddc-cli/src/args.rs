@@ -157,8 +157,11 @@ pub enum LogsCommand {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Servers from the arguments and the file are combined; duplicates are dropped,
-keeping the first. Each archive is written to DIR under the name the service
-gives it, checked (length, and gzip unless --no-verify) before it appears there.
+keeping the first. Each archive is written to DIR as SERVER-dump.tar.gz (the id
+percent-encoded where it is not a plain name; the service never names a file),
+checked (length, and gzip unless --no-verify) before it appears there. A re-run
+writes the same names: an archive already there fails its server before the
+export, unless --overwrite.
 Each phase has its own bound: --request-timeout each export and status request,
 --timeout the wait for the export to finish, and a download ends when it stalls
 for the read timeout (120 s) or breaks more often than it may resume.")]
@@ -186,13 +189,17 @@ pub struct CollectArgs {
     pub check: CheckArgs,
 }
 
-/// How a downloaded archive is checked before it appears in the output directory.
+/// How a downloaded archive is checked and placed in the output directory.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Check only each archive's length, not its gzip stream (no inflating: much
     /// faster for large, highly compressed bundles)
     #[arg(long)]
     pub no_verify: bool,
+    /// Replace an archive already at SERVER-dump.tar.gz (without it, that server fails
+    /// before its export is triggered, naming the file)
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 impl CheckArgs {
@@ -200,6 +207,7 @@ impl CheckArgs {
     pub fn download_options(&self) -> clouddc::DownloadOptions {
         clouddc::DownloadOptions {
             verify_gzip: !self.no_verify,
+            overwrite: self.overwrite,
             ..clouddc::DownloadOptions::default()
         }
     }
@@ -368,6 +376,9 @@ mod tests {
         assert!(options(&collect).verify_gzip);
         assert!(!options(&[&download[..], &["--no-verify"]].concat()).verify_gzip);
         assert!(!options(&[&collect[..], &["--no-verify"]].concat()).verify_gzip);
+        assert!(!options(&collect).overwrite);
+        assert!(options(&[&collect[..], &["--overwrite"]].concat()).overwrite);
+        assert!(options(&[&download[..], &["--overwrite"]].concat()).overwrite);
         // Everything else stays the library's default.
         let defaults = clouddc::DownloadOptions::default();
         let off = options(&[&download[..], &["--no-verify"]].concat());

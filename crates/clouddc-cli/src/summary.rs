@@ -212,6 +212,7 @@ mod tests {
     fn records() -> Vec<Record> {
         let ok = Downloaded {
             path: "logs/srv-1.tar.gz".into(),
+            suggested_name: None,
             bytes: 262_144,
             sha256: "ab".repeat(32),
             resumes: 0,

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 
 use crate::ResourceId;
 use crate::config::ClientBuilder;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
+use crate::download::{
+    DownloadOptions, DownloadProgress, Downloaded, archive_file_name, download_to_dir,
+};
 use crate::error::{from_generated, request_id};
 use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
@@ -176,7 +178,8 @@ impl Client {
     }
 
     /// Downloads the archive into `dir`, safely: a temporary file in `dir`,
-    /// checked, then renamed; resumed with `Range` when the body breaks.
+    /// checked, then renamed to [`archive_file_name`] of `server`; resumed
+    /// with `Range` when the body breaks.
     pub async fn download(
         &self,
         server: &str,
@@ -187,12 +190,11 @@ impl Client {
     ) -> Result<Downloaded, Error> {
         validate_id("server", server)?;
         validate_id("export_id", export_id)?;
-        // Ids may hold `/`; the fallback name must stay one path component.
-        let fallback = format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_");
+        // The server's id names the file, never the service's answer.
         download_to_dir(
             |offset| self.open_download(server, export_id, offset),
             dir,
-            &fallback,
+            &archive_file_name(server),
             options,
             progress,
         )

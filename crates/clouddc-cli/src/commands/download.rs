@@ -18,6 +18,7 @@ pub async fn run(
     context: &Context,
 ) -> Result<Exit, CliError> {
     prepare_output_dir(&args.output_dir)?;
+    let options = args.check.download_options();
     let progress = Progress::new(context.mode, None);
     let report = |p: DownloadProgress| {
         progress.update(
@@ -28,7 +29,6 @@ pub async fn run(
             },
         )
     };
-    let options = args.check.download_options();
     let downloaded = client.download(
         &args.server,
         &args.export_id,
@@ -36,7 +36,16 @@ pub async fn run(
         &options,
         &report,
     );
-    let result = interruptible(downloaded).await;
+    // Before any request: the name is the server's, so a taken one is known now.
+    let free = clouddc::download::ensure_archive_free(
+        &args.output_dir,
+        &args.server,
+        options.overwrite,
+    );
+    let result = match free {
+        Ok(()) => interruptible(downloaded).await,
+        Err(error) => Ok(Err(error)),
+    };
     progress.clear();
     let result = result.map_err(CliError::Interrupted)?;
     let record = Record::new(args.server.clone(), Some(args.export_id.clone()), &result);
