@@ -37,11 +37,8 @@ pub async fn run(
         &report,
     );
     // Before any request: the name is the server's, so a taken one is known now.
-    let free = clouddc::download::ensure_archive_free(
-        &args.output_dir,
-        &args.server,
-        options.overwrite,
-    );
+    let free =
+        clouddc::download::ensure_archive_free(&args.output_dir, &args.server, options.overwrite);
     let result = match free {
         Ok(()) => interruptible(downloaded).await,
         Err(error) => Ok(Err(error)),

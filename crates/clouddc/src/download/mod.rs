@@ -52,12 +52,12 @@ use tokio::time::Instant;
 
 use self::body::{BodyEnd, Broken, plan_body, pump};
 use self::gzip::GzipCheck;
+pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
-pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 use crate::hooks::ResponseMeta;
 
 /// How many body bytes one download may have queued between the network and

@@ -29,7 +29,8 @@ const DIGEST_HEX: usize = 32;
 pub fn archive_file_name(server: &str) -> String {
     let mut encoded = String::with_capacity(server.len());
     for (i, byte) in server.bytes().enumerate() {
-        let keep = byte.is_ascii_alphanumeric() || byte == b'_' || (i > 0 && matches!(byte, b'-' | b'.'));
+        let keep =
+            byte.is_ascii_alphanumeric() || byte == b'_' || (i > 0 && matches!(byte, b'-' | b'.'));
         if keep {
             encoded.push(char::from(byte));
         } else {
@@ -40,7 +41,12 @@ pub fn archive_file_name(server: &str) -> String {
         let digest = hex::encode(Sha256::digest(server.as_bytes()));
         let mut cut = MAX_ENCODED_BYTES - DIGEST_HEX - 1;
         // Never end inside a `%XX`.
-        while encoded.as_bytes()[..cut].iter().rev().take(2).any(|&b| b == b'%') {
+        while encoded.as_bytes()[..cut]
+            .iter()
+            .rev()
+            .take(2)
+            .any(|&b| b == b'%')
+        {
             cut -= 1;
         }
         encoded = format!("{}~{}", &encoded[..cut], &digest[..DIGEST_HEX]);
@@ -85,20 +91,42 @@ mod tests {
     #[test]
     fn two_ids_never_share_a_name_and_every_name_is_safe() {
         let ids = [
-            "a/b", "a_b", "a%2Fb", "a\\b", "..", ".", ".bashrc", "-rf", "%2e%2e", "a b",
-            "srv-ü€-日本", "srv\u{202e}x", "CON", "evil.sh", "x".repeat(128).as_str(),
-            "x".repeat(127).as_str(), &"😀".repeat(128), &"😀".repeat(127),
+            "a/b",
+            "a_b",
+            "a%2Fb",
+            "a\\b",
+            "..",
+            ".",
+            ".bashrc",
+            "-rf",
+            "%2e%2e",
+            "a b",
+            "srv-ü€-日本",
+            "srv\u{202e}x",
+            "CON",
+            "evil.sh",
+            "x".repeat(128).as_str(),
+            "x".repeat(127).as_str(),
+            &"😀".repeat(128),
+            &"😀".repeat(127),
         ]
         .map(str::to_owned);
         let mut seen = std::collections::HashSet::new();
         for id in &ids {
             let name = archive_file_name(id);
             assert!(seen.insert(name.clone()), "{id:?} shares {name}");
-            assert!(name.len() <= MAX_ENCODED_BYTES + ARCHIVE_SUFFIX.len(), "{name}");
+            assert!(
+                name.len() <= MAX_ENCODED_BYTES + ARCHIVE_SUFFIX.len(),
+                "{name}"
+            );
             assert!(name.is_ascii() && !name.contains(['/', '\\']), "{name}");
             assert!(!name.starts_with(['.', '-']), "{name}");
             // The content-disposition sanitiser has nothing left to change.
-            assert_eq!(sanitize_file_name(&name).as_deref(), Some(name.as_str()), "{id:?}");
+            assert_eq!(
+                sanitize_file_name(&name).as_deref(),
+                Some(name.as_str()),
+                "{id:?}"
+            );
         }
     }
 
