@@ -226,3 +226,49 @@ fn defaults_and_messages_say_what_is_true() {
     assert_eq!(result.code, 2, "{result}");
     assert!(result.stderr.contains("4096"), "{result}");
 }
+
+#[test]
+fn a_rerun_is_predictable_no_dot_n_names_and_overwrite_replaces() {
+    let sim = Sim::start(SimOptions::default());
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let collect = |extra: &[&str]| {
+        let mut args = sim.connection_args();
+        args.extend(
+            [
+                "-q", "--format", "json", "logs", "collect", "srv-0001", "srv-0002", "-o", &dir,
+            ]
+            .map(String::from),
+        );
+        args.extend(extra.iter().map(|a| a.to_string()));
+        run(&args)
+    };
+    let first = collect(&[]);
+    assert_eq!(first.code, 0, "{first}");
+    let exports = sim.stats().export_requests;
+    // Again: each server fails before its export, naming its file.
+    let again = collect(&[]);
+    assert_eq!(again.code, 1, "{again}");
+    for result in json(&again.stdout)["results"].as_array().unwrap() {
+        assert_eq!(result["status"], "failed", "{again}");
+        let error = result["error"].as_str().unwrap();
+        assert!(
+            error.contains("-dump.tar.gz") && error.contains("--overwrite"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        sim.stats().export_requests,
+        exports,
+        "an export was triggered"
+    );
+    // With --overwrite: the same names, replaced.
+    let replaced = collect(&["--overwrite"]);
+    assert_eq!(replaced.code, 0, "{replaced}");
+    let mut names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["srv-0001-dump.tar.gz", "srv-0002-dump.tar.gz"]);
+}

@@ -1,7 +1,8 @@
-//! The hostile service of issue 18, items 1, 2 and 4: a redirect never carries
-//! a credential to another origin; a string from the service never drives the
-//! terminal; and a JSON answer that trickles in is cut at its total deadline,
-//! failing that server alone, from the library and from the command line.
+//! The hostile service of issue 18, items 1 to 4: a redirect never carries a
+//! credential to another origin; a string from the service never drives the
+//! terminal; the service never names a file; and a JSON answer that trickles
+//! in is cut at its total deadline, failing that server alone, from the
+//! library and from the command line.
 //!
 //! The servers are raw TCP on 127.0.0.1 (hyper will not trickle a body a byte
 //! at a time on request); every connection ends within [`CONNECTION_LIMIT`].
@@ -476,4 +477,67 @@ async fn the_request_timeout_flag_bounds_a_trickling_export() {
     assert_eq!(result.code, 1, "{result}");
     assert!(result.stderr.contains("timed out after 2s"), "{result}");
     assert!(result.stderr.contains("ExportServerLogs"), "{result}");
+}
+
+#[tokio::test]
+async fn one_servers_answer_can_never_name_or_displace_another_servers_file() {
+    // Every archive claims a name: another server's, a script, a dotfile.
+    let server = Server::start(|head| {
+        let path = path(head);
+        if !path.ends_with("/content") {
+            return well_behaved(head);
+        }
+        let claimed = if path.contains("/srv-b/") {
+            "srv-a-dump.tar.gz"
+        } else if path.contains("/srv-c/") {
+            "evil.sh"
+        } else {
+            ".bashrc"
+        };
+        let body = gzip(path.as_bytes());
+        Reply::Raw(response(
+            "200 OK",
+            &[format!(
+                "content-disposition: attachment; filename={claimed}"
+            )],
+            &body,
+        ))
+    })
+    .await;
+    let client = builder(&server.base_url).token(TOKEN).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        output_dir: dir.path().to_owned(),
+        ..CollectOptions::default()
+    };
+    let servers = vec!["srv-a".to_string(), "srv-b".into(), "srv-c".into()];
+    let outcomes: Vec<_> = client.collect(servers, options, None).collect().await;
+    for outcome in &outcomes {
+        let got = outcome.result.as_ref().unwrap();
+        assert_eq!(
+            got.path,
+            dir.path().join(format!("{}-dump.tar.gz", outcome.server))
+        );
+        // Each file holds its own server's archive.
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&got.path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        assert!(text.contains(&format!("/{}/", outcome.server)), "{text}");
+    }
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "srv-a-dump.tar.gz",
+            "srv-b-dump.tar.gz",
+            "srv-c-dump.tar.gz"
+        ]
+    );
 }
