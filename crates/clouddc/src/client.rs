@@ -4,11 +4,14 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
+use crate::download::{
+    DownloadOptions, DownloadProgress, Downloaded, archive_file_name, download_to_dir,
+};
 use crate::error::{from_generated, request_id};
 use crate::operation as op;
 use crate::response_meta::{ReceivedMeta, ResponseMeta, with_received_meta};
@@ -25,6 +28,9 @@ pub(crate) struct ClientInner {
     /// The project, checked once at build instead of at every call.
     pub(crate) project: PathId,
     pub(crate) retry: RetryPolicy,
+    /// The whole of one JSON request, body included (see
+    /// [`crate::TransportOptions::request_timeout`]).
+    pub(crate) request_timeout: Duration,
 }
 
 /// A CloudDC log-export client. Cheap to clone: clones share one connection pool.
@@ -82,15 +88,18 @@ impl Client {
             &self.inner.retry,
             Idempotency::Create,
             op::EXPORT.name,
-            || async {
-                let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
-                    project,
-                    server,
-                    None,
-                    &ExportRequest {},
-                ))
-                .await;
-                decode(op::EXPORT.name, result, meta).await
+            || {
+                self.within_request_timeout(op::EXPORT.name, async {
+                    let (result, meta) =
+                        with_received_meta(self.inner.generated.export_server_logs(
+                            project,
+                            server,
+                            None,
+                            &ExportRequest {},
+                        ))
+                        .await;
+                    decode(op::EXPORT.name, result, meta).await
+                })
             },
         )
         .await
@@ -120,17 +129,39 @@ impl Client {
             &self.inner.retry,
             Idempotency::Safe,
             op::STATUS.name,
-            || async {
-                let (result, meta) = with_received_meta(
-                    self.inner
-                        .generated
-                        .show_logs_export_status(project, server, export, None),
-                )
-                .await;
-                decode(op::STATUS.name, result, meta).await
+            || {
+                self.within_request_timeout(op::STATUS.name, async {
+                    let (result, meta) = with_received_meta(
+                        self.inner
+                            .generated
+                            .show_logs_export_status(project, server, export, None),
+                    )
+                    .await;
+                    decode(op::STATUS.name, result, meta).await
+                })
             },
         )
         .await
+    }
+
+    /// Bounds one JSON request, from sending to the last byte of the decoded
+    /// body. The transport's read timeout restarts with every byte, so a body
+    /// trickling a byte every few seconds would otherwise hold the call, and
+    /// its `collect` slot, for ever.
+    async fn within_request_timeout<T>(
+        &self,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let after = self.inner.request_timeout;
+        tokio::time::timeout(after, request)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    what: format!("the {operation} request"),
+                    after,
+                })
+            })
     }
 
     /// Opens the archive, from `offset` when resuming. Retried on transient
@@ -173,7 +204,8 @@ impl Client {
     }
 
     /// Downloads the archive into `dir`, safely: a temporary file in `dir`,
-    /// checked, then renamed; resumed with `Range` when the body breaks.
+    /// checked, then renamed to [`archive_file_name`] of `server`; resumed
+    /// with `Range` when the body breaks.
     pub async fn download(
         &self,
         server: impl IdArgument,
@@ -197,12 +229,11 @@ impl Client {
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     ) -> Result<Downloaded, Error> {
-        // Ids may hold `/`; the fallback name must stay one path component.
-        let fallback = format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_");
+        // The server's id names the file, never the service's answer.
         download_to_dir(
             |offset| self.open_download(server, export_id, offset),
             dir,
-            &fallback,
+            &archive_file_name(server.as_str()),
             options,
             progress,
         )

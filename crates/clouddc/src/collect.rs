@@ -158,6 +158,19 @@ impl Client {
                 sink(event);
             }
         };
+        // A re-run without overwriting fails a server whose archive is there
+        // before triggering an export that could never be placed.
+        if let Err(error) = crate::download::ensure_archive_free(
+            &options.output_dir,
+            server.as_str(),
+            options.download.overwrite,
+        ) {
+            return ServerOutcome {
+                server,
+                export_id: None,
+                result: Err(error),
+            };
+        }
         emit(CollectEvent::Exporting {
             server: server.clone(),
         });

@@ -67,8 +67,36 @@ pub enum Error {
         /// The response's status and request id.
         meta: ResponseMeta,
     },
-    /// A downloaded archive is incomplete or corrupt.
-    #[error("integrity check failed for {path}: {reason}")]
+    /// The service answered with a redirect (3xx). The API documents none, so
+    /// none is followed: a redirect to another origin would carry the
+    /// credential headers with it (reqwest strips only `Authorization` and
+    /// cookies), and one to the same origin has no documented meaning.
+    #[error("refused a redirect (HTTP {status}) of {operation} to {}: the API documents no redirect{}", .location.as_deref().unwrap_or("no location"), request_id_text(&.meta.request_id))]
+    Redirected {
+        /// The operation.
+        operation: &'static str,
+        /// The 3xx status.
+        status: u16,
+        /// Where the service pointed, printable, with any `user:password@`
+        /// replaced by `***@`.
+        location: Option<String>,
+        /// The response's status and request id.
+        meta: ResponseMeta,
+    },
+    /// A request failed after more than one attempt; `last` is the last
+    /// attempt's error (see [`Error::last_attempt`] to match on it).
+    #[error("{last} (gave up after {attempts} attempts)")]
+    Retried {
+        /// How many attempts were made, the first included.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
+    /// A downloaded archive is incomplete or corrupt. The message does not
+    /// name `path`: it is the temporary file, already removed, and a name
+    /// that no longer exists only sends the user looking for it.
+    #[error("the archive failed its integrity check: {reason} (the partial download was removed)")]
     Integrity {
         /// The file (temporary, already removed) that failed the check.
         path: PathBuf,
@@ -112,13 +140,31 @@ fn request_id_text(request_id: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The error of the last attempt: `self`, unless retries wrapped it in
+    /// [`Error::Retried`].
+    pub fn last_attempt(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.last_attempt(),
+            other => other,
+        }
+    }
+
+    /// How many attempts were made for the request behind this error.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
     /// The HTTP status of the response behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::Retried { last, .. } => last.status(),
             Error::Api(api) => Some(api.status),
             Error::Throttled { .. } => Some(429),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
-            Error::UnexpectedResponse { meta, .. } => meta.status,
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => meta.status,
             _ => None,
         }
     }
@@ -126,9 +172,12 @@ impl Error {
     /// The `X-Request-Id` of the response behind this error, for support cases.
     pub fn request_id(&self) -> Option<&str> {
         match self {
+            Error::Retried { last, .. } => last.request_id(),
             Error::Api(api) => api.request_id.as_deref(),
             Error::Throttled { request_id, .. } => request_id.as_deref(),
-            Error::UnexpectedResponse { meta, .. } => meta.request_id.as_deref(),
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => {
+                meta.request_id.as_deref()
+            }
             _ => None,
         }
     }
@@ -263,6 +312,23 @@ fn from_status(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     }
 }
 
+/// The refusal of a 3xx answer, naming where it pointed without any
+/// credential that URL carries.
+fn redirected(operation: &'static str, status: u16, headers: &HeaderMap) -> Error {
+    let location = headers.get(http::header::LOCATION).map(|value| {
+        snippet(crate::endpoint::redacted(&String::from_utf8_lossy(value.as_bytes())).as_bytes())
+    });
+    Error::Redirected {
+        operation,
+        status,
+        location,
+        meta: ResponseMeta {
+            status: Some(status),
+            request_id: request_id(headers),
+        },
+    }
+}
+
 /// Converts an error of the generated client, reading the error body where there is
 /// one. `meta` comes from [`crate::response_meta::with_response_meta`] and restores the
 /// status and request id that progenitor drops for undecodable bodies.
@@ -282,6 +348,9 @@ pub(crate) async fn from_generated(
         G::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            if (300..400).contains(&status) {
+                return redirected(operation, status, &headers);
+            }
             let body = read_response_capped(response).await;
             if status >= 400 {
                 from_status(status, &headers, &body)
@@ -382,5 +451,16 @@ mod tests {
         );
         assert_eq!(e.status(), Some(429));
         assert_eq!(e.request_id(), Some("abc"));
+    }
+
+    #[test]
+    fn an_integrity_error_does_not_name_the_removed_temporary_file() {
+        let e = Error::Integrity {
+            path: "/out/.clouddc-x1.part".into(),
+            reason: "gzip CRC mismatch".into(),
+        };
+        let text = e.to_string();
+        assert!(!text.contains(".part"), "{text}");
+        assert!(text.contains("gzip CRC mismatch"), "{text}");
     }
 }

@@ -126,15 +126,71 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         use progenitor_client::ClientInfo;
-        let response = self.client().execute(request).await?;
+        let exchange = Exchange::start(&request);
+        let response = self.client().execute(request).await;
+        if let Some(exchange) = exchange {
+            exchange.log(&response);
+        }
+        let response = response?;
         crate::response_meta::record(&response);
         // The generated code reads JSON answers whole; only the archive is
         // streamed (by our own download code), so everything else is capped.
-        // The one operation whose body is not read whole.
         if info.operation_id == crate::operation::DOWNLOAD.generated_id {
             Ok(response)
         } else {
             Ok(capped(response, MAX_ANSWER_BYTES))
+        }
+    }
+}
+
+/// One request as `-vv` shows it: method, path, status, request id and
+/// duration, and at trace level the header names (never a value: the
+/// token and the signature are headers). Nothing is collected unless debug
+/// logging is on, so a status poll costs nothing more.
+struct Exchange {
+    method: reqwest::Method,
+    path: String,
+    header_names: Vec<String>,
+    started: std::time::Instant,
+}
+
+impl Exchange {
+    fn start(request: &reqwest::Request) -> Option<Self> {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return None;
+        }
+        let header_names = if tracing::enabled!(tracing::Level::TRACE) {
+            request.headers().keys().map(|k| k.to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        Some(Self {
+            method: request.method().clone(),
+            path: request.url().path().to_owned(),
+            header_names,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    fn log(self, response: &reqwest::Result<reqwest::Response>) {
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        let (method, path) = (self.method.as_str(), self.path.as_str());
+        tracing::trace!(method, path, headers = ?self.header_names, "request headers");
+        match response {
+            Ok(response) => {
+                let request_id = crate::response_meta::request_id(response.headers());
+                tracing::debug!(
+                    method,
+                    path,
+                    status = response.status().as_u16(),
+                    request_id = request_id.as_deref().unwrap_or("-"),
+                    elapsed_ms,
+                    "response"
+                );
+            }
+            Err(error) => {
+                tracing::debug!(method, path, elapsed_ms, error = %error, "no response");
+            }
         }
     }
 }
@@ -155,9 +211,13 @@ fn capped(response: reqwest::Response, limit: u64) -> reqwest::Response {
     }
     let too_long =
         move || std::io::Error::other(format!("the answer is longer than {limit} bytes"));
+    use reqwest::ResponseBuilderExt;
+    // The URL goes along, so an error reading the body names the request's
+    // URL rather than reqwest's placeholder for a response built by hand.
     let mut builder = http::Response::builder()
         .status(response.status())
-        .version(response.version());
+        .version(response.version())
+        .url(response.url().clone());
     if let Some(headers) = builder.headers_mut() {
         *headers = response.headers().clone();
     }
