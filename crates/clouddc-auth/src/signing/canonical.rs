@@ -116,7 +116,7 @@ pub struct CanonicalHeaders {
 /// Every name without `_` is signed, lower-cased and sorted; values are
 /// stripped. Two names that differ only in case are both listed and both take
 /// the *last* value, which is the official signer's quirk (it keys a dict by the
-/// lower-case name); [`sign_request`](super::sign_request) refuses such requests.
+/// lower-case name); the client's `sign_request` refuses such requests.
 pub fn canonical_headers(headers: &[(&str, &str)]) -> CanonicalHeaders {
     let lowered: Vec<(String, &str)> = headers
         .iter()
