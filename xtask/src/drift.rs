@@ -38,6 +38,9 @@ fn snapshot_tests(mode: Mode) -> Command {
     command
         .args(["test", "--quiet", "-p", "xtask", "--bin", "xtask", "--"])
         .args(["drift::snapshots::", "--test-threads=1"])
+        // A passing test's output is captured; when accepting, the diff of what
+        // is written is the point.
+        .args((mode == Mode::Accept).then_some("--nocapture"))
         .env(
             "INSTA_UPDATE",
             if mode == Mode::Accept { "always" } else { "no" },

@@ -1,6 +1,7 @@
 //! Tidy checks that keep ARCHITECTURE.md true: the `cargo xtask` commands it
-//! names are the ones `main.rs` dispatches, and its module list is every module
-//! each crate declares, none missing and none extra.
+//! names are the ones `main.rs` dispatches, its module list is every module
+//! each crate declares, none missing and none extra, and the simulator stays
+//! independent of the client.
 
 #[cfg(test)]
 mod tests {
@@ -139,6 +140,40 @@ mod tests {
             named, dispatched,
             "the `cargo xtask` commands in ARCHITECTURE.md's entry points"
         );
+    }
+
+    /// The names in the `[dependencies]` table of a crate's manifest.
+    fn dependencies(crate_dir: &str) -> Vec<String> {
+        let manifest = read(&workspace_root().join(crate_dir).join("Cargo.toml"));
+        let mut in_table = false;
+        let mut names = Vec::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_table = line == "[dependencies]";
+            } else if in_table && !line.is_empty() && !line.starts_with('#') {
+                let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
+    /// The simulator links no HTTP client and no generated code: it depends on
+    /// `clouddc-auth`, which depends on neither (`cargo tree -p clouddc-sim`
+    /// shows no reqwest).
+    #[test]
+    fn the_simulator_does_not_depend_on_the_client() {
+        for crate_dir in ["crates/clouddc-sim", "crates/clouddc-auth"] {
+            let names = dependencies(crate_dir);
+            assert!(names.len() > 3, "read no dependencies of {crate_dir}");
+            for forbidden in ["clouddc", "reqwest", "progenitor-client"] {
+                assert!(
+                    !names.iter().any(|name| name == forbidden),
+                    "{crate_dir} depends on {forbidden}"
+                );
+            }
+        }
+        assert!(dependencies("crates/clouddc-sim").contains(&"clouddc-auth".to_string()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! - [`signing`]: `SDK-HMAC-SHA256` AK/SK signing byte for byte as the vendor's
 //!   official signer does it, and its verification (what the simulator runs);
 //! - [`Secret`]: tokens and secret keys that never print;
-//! - [`ResourceId`] and [`path_id`]: the spec's rules for a project, server or
+//! - [`ResourceId`] and [`path_id()`]: the spec's rules for a project, server or
 //!   export id, and the client's stricter rules for one in a URL path.
 //!
 //! This stands apart from the client as `aws-sigv4` stands apart from the AWS

@@ -65,7 +65,7 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder filled from the environment (see [`env`]); explicit setters called
+    /// A builder filled from the environment (see [`env`](mod@env)); explicit setters called
     /// afterwards take precedence.
     pub fn from_env() -> Self {
         let mut builder = Self::new();

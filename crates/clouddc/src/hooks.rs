@@ -12,6 +12,9 @@ use crate::credentials::{Credentials, Secret};
 use crate::generated::Client;
 use crate::signing;
 
+/// Public here before it had a module of its own; kept so users' paths hold.
+pub use crate::response_meta::ResponseMeta;
+
 /// State the generated client carries for the hooks.
 #[derive(Debug, Clone, Default)]
 pub struct ClientState {

@@ -1,8 +1,8 @@
 //! The status and request id of the response a generated call received.
 //!
 //! progenitor drops both when a 2xx body fails to decode, and support asks for
-//! the request id, so the hooks record them ([`record`]) in a slot that lives
-//! only as long as one call ([`with_received_meta`]), and errors read them back.
+//! the request id, so the hooks record them (`record`) in a slot that lives
+//! only as long as one call (`with_received_meta`), and errors read them back.
 
 use std::cell::RefCell;
 

@@ -1,6 +1,6 @@
 //! Streaming, verified, resumable download of an archive into a directory.
 //!
-//! What [`download_to_dir`] guarantees:
+//! What `download_to_dir`, behind [`crate::Client::download`], guarantees:
 //! - nothing ever appears at a final path unless it is complete: the body goes to
 //!   a temporary `.clouddc-*.part` file in the target directory, which is removed
 //!   on any failure and when the future is dropped, and is moved to its final
