@@ -81,7 +81,31 @@ fn report(error: CliError) -> ExitCode {
     let exit = error.exit();
     match exit {
         Exit::Interrupted(_) => eprintln!("interrupted"),
-        _ => eprintln!("error: {error}"),
+        _ => eprintln!("{}", error_line(&error)),
     }
     exit.into()
+}
+
+/// The one line an error is reported as. The message may hold the service's
+/// words (a status, an export id) or the user's (a path): cleaned like every
+/// other text line.
+fn error_line(error: &CliError) -> String {
+    format!("error: {}", text::clean(&error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_line_cannot_drive_the_terminal() {
+        let error = CliError::from(clouddc::Error::Io {
+            action: "writing",
+            path: "/tmp/\u{1b}]0;PWNED\u{7}\nforged".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        let line = error_line(&error);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.starts_with("error: writing /tmp/"), "{line}");
+    }
 }

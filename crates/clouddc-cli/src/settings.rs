@@ -13,7 +13,8 @@
 //!   so one environment configures both sides; flags only a client can use are
 //!   refused there.
 //!
-//! Nothing else in the CLI reads the environment or `ClientBuilder::from_env`.
+//! Nothing else in the CLI reads the connection's environment variables or
+//! calls `ClientBuilder::from_env`.
 
 use std::time::Duration;
 
