@@ -418,7 +418,10 @@ mod tests {
         let options = |extra: &[&str]| {
             let args = [&["clouddc", "logs", "collect", "s"], extra].concat();
             match Cli::try_parse_from(args).unwrap().command {
-                Command::Logs(LogsCommand::Collect(c)) => c.check.download_options(),
+                Command::Logs(LogsArgs {
+                    command: LogsCommand::Collect(c),
+                    ..
+                }) => c.check.download_options(),
                 other => panic!("{other:?}"),
             }
         };
