@@ -26,8 +26,8 @@ mod interrupt;
 mod logging;
 mod progress;
 mod servers;
-mod size;
 mod settings;
+mod size;
 mod summary;
 mod text;
 

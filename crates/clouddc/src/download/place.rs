@@ -85,14 +85,14 @@ pub(super) async fn persist(
     tokio::task::spawn_blocking(move || {
         persist_blocking(temp, &owned_dir, &owned_name, overwrite, durable)
     })
-        .await
-        .unwrap_or_else(|join_error| {
-            Err(Error::Io {
-                action: "moving the download into",
-                path: dir.to_path_buf(),
-                source: io::Error::other(join_error.to_string()),
-            })
+    .await
+    .unwrap_or_else(|join_error| {
+        Err(Error::Io {
+            action: "moving the download into",
+            path: dir.to_path_buf(),
+            source: io::Error::other(join_error.to_string()),
         })
+    })
 }
 
 fn persist_blocking(
