@@ -60,6 +60,11 @@ impl Client {
         Self { inner }
     }
 
+    /// The shared state, for the operations defined in other modules.
+    pub(crate) fn inner(&self) -> &ClientInner {
+        &self.inner
+    }
+
     /// The generated client underneath, with the same credentials and hooks.
     pub fn generated(&self) -> &generated::Client {
         &self.inner.generated
@@ -180,7 +185,7 @@ impl Client {
 /// Turns a generated call's result into ours. A 2xx the spec does not list for
 /// the operation (a 200 instead of 202) is still decoded: the service's answer
 /// matters more than the documented code.
-async fn decode<T: DeserializeOwned>(
+pub(crate) async fn decode<T: DeserializeOwned>(
     operation: &'static str,
     result: Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>,
     meta: ReceivedMeta,

@@ -23,6 +23,8 @@
 //!   signing, response metadata);
 //! - [`tolerant`]: the wire types that accept every form the vendor has shipped;
 //! - [`error`]: one error type with the status and request id of each failure;
+//! - [`inventory`] and [`states`]: the project's servers, alarms and events,
+//!   paged as streams, with open state enums;
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
 //!   [`validate`], [`retry`], [`transport`], [`endpoint`] and [`config`].
 
@@ -36,9 +38,11 @@ pub mod endpoint;
 pub mod error;
 pub mod generated;
 pub mod hooks;
+pub mod inventory;
 pub mod resource_id;
 pub mod retry;
 pub mod signing;
+pub mod states;
 pub mod tolerant;
 pub mod transport;
 pub mod validate;
@@ -51,8 +55,10 @@ pub use credentials::{Credentials, Secret};
 pub use download::{DownloadOptions, DownloadProgress, Downloaded};
 pub use error::{ApiError, Error};
 pub use generated::types;
+pub use inventory::{AlarmQuery, EventQuery, ServerQuery};
 pub use resource_id::ResourceId;
 pub use retry::RetryPolicy;
+pub use states::{EventLevel, HealthState, ManageState, OperationState, PowerState};
 pub use tolerant::{CreatedAt, ExportStatus, Percentage, PercentageError, StatusKind};
 pub use transport::TransportOptions;
 pub use waiter::{WaitOptions, WaitProgress};
