@@ -1,0 +1,358 @@
+//! The inventory operations: `ListServers` (marker paging), `ShowServer`,
+//! `ListAlarms` and `ListEvents` (offset paging), with the service's 400s for
+//! parameters out of range.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use clouddc::types::{ListAlarmsResponse, ListEventsResponse, ListServersResponse, PageInfo};
+use clouddc::{EventLevel, ManageState};
+
+use crate::inventory::HISTORY_MS;
+use crate::server::{Shared, admit, bad_path, error, not_found, path_and_query};
+
+/// The parameters of a request, in order, as sent.
+type Params = Vec<(String, String)>;
+
+/// `ListServers`' page sizes (the Go SDK's bounds) and its default.
+const SERVER_LIMITS: std::ops::RangeInclusive<i64> = 10..=1000;
+const SERVER_DEFAULT_LIMIT: i64 = 10;
+/// `ListAlarms`' and `ListEvents`' page sizes and their default.
+const RECORD_LIMITS: std::ops::RangeInclusive<i64> = 1..=1000;
+const RECORD_DEFAULT_LIMIT: i64 = 100;
+
+fn bad_request(message: impl Into<String>) -> Response {
+    error(StatusCode::BAD_REQUEST, "CLOUDDC.0400", message)
+}
+
+fn bad_query(rejection: QueryRejection) -> Response {
+    bad_request(format!("Malformed query: {rejection}"))
+}
+
+/// The last value of `name`, if sent.
+fn param<'p>(params: &'p Params, name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// An integer parameter within `range`, `default` when absent.
+fn int_param(
+    params: &Params,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<i64, Response> {
+    let Some(text) = param(params, name) else {
+        return Ok(default);
+    };
+    match text.parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(bad_request(format!(
+            "Invalid {name}: {text:?} is not an integer from {} to {}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// An epoch-milliseconds parameter.
+fn millis_param(params: &Params, name: &str) -> Result<Option<i64>, Response> {
+    param(params, name)
+        .map(|text| {
+            text.parse::<i64>()
+                .ok()
+                .filter(|ms| {
+                    *ms >= 0 && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit())
+                })
+                .ok_or_else(|| {
+                    bad_request(format!(
+                        "Invalid {name}: {text:?} is not epoch milliseconds"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// `from` and `to`, checked against each other: `from` before `to`, and, when
+/// `max_span` is given, at most that far apart.
+fn window(params: &Params, max_span: Option<i64>) -> Result<(Option<i64>, Option<i64>), Response> {
+    let from = millis_param(params, "from")?;
+    let to = millis_param(params, "to")?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(bad_request("Invalid time range: from must be less than to"));
+        }
+        if max_span.is_some_and(|span| to - from > span) {
+            return Err(bad_request("Invalid time range: at most 30 days"));
+        }
+    }
+    Ok((from, to))
+}
+
+async fn admit_listing(
+    state: &Shared,
+    operation: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    project: &str,
+    uri: &Uri,
+) -> Result<(), Response> {
+    let ids = [("project_id", project)];
+    admit(
+        state,
+        operation,
+        method,
+        path_and_query(uri),
+        headers,
+        b"",
+        &ids,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `ListServers`: `marker` is the id of the previous page's last server, as the
+/// vendor describes it; one that names no server is a 400.
+pub(crate) async fn list_servers(
+    Extract(state): Extract<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+    uri: Uri,
+) -> Response {
+    let Path(project) = match path {
+        Ok(path) => path,
+        Err(rejection) => return bad_path(rejection),
+    };
+    if let Err(response) =
+        admit_listing(&state, "list_servers", &method, &headers, &project, &uri).await
+    {
+        return response;
+    }
+    let Query(params) = match query {
+        Ok(query) => query,
+        Err(rejection) => return bad_query(rejection),
+    };
+    let limit = match int_param(&params, "limit", SERVER_LIMITS, SERVER_DEFAULT_LIMIT) {
+        Ok(limit) => limit as usize,
+        Err(response) => return response,
+    };
+    let manage_state = match param(&params, "manage_state") {
+        None => None,
+        Some(text) => match ManageState::from_wire(text) {
+            ManageState::Unknown(_) => {
+                return bad_request(format!("Invalid manage_state: {text:?}"));
+            }
+            known => Some(known),
+        },
+    };
+    let inventory = &state.inventory;
+    let start = match param(&params, "marker") {
+        None => 0,
+        Some(marker) => match inventory.position(marker) {
+            Some(position) => position + 1,
+            None => return bad_request(format!("Invalid marker: {marker:?} names no server")),
+        },
+    };
+    let matching = |s: &&clouddc::types::PhysicalServer| {
+        manage_state.is_none() || s.manage_state == manage_state
+    };
+    let count = inventory.servers.iter().filter(matching).count();
+    let mut rest = inventory.servers[start.min(inventory.servers.len())..]
+        .iter()
+        .filter(matching);
+    let servers: Vec<_> = rest.by_ref().take(limit).cloned().collect();
+    let next_marker = if rest.next().is_some() {
+        servers.last().map(|s| s.id.clone())
+    } else {
+        None
+    };
+    let previous_marker = (start > 0).then(|| inventory.servers[start - 1].id.clone());
+    let body = ListServersResponse {
+        page_info: Some(PageInfo {
+            current_count: i32::try_from(servers.len()).ok(),
+            next_marker,
+            previous_marker,
+        }),
+        count: i64::try_from(count).ok(),
+        servers,
+    };
+    axum::Json(body).into_response()
+}
+
+/// `ShowServer`.
+pub(crate) async fn show_server(
+    Extract(state): Extract<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    uri: Uri,
+) -> Response {
+    let Path((project, server)) = match path {
+        Ok(path) => path,
+        Err(rejection) => return bad_path(rejection),
+    };
+    let ids = [("project_id", project.as_str()), ("id", server.as_str())];
+    if let Err(response) = admit(
+        &state,
+        "show_server",
+        &method,
+        path_and_query(&uri),
+        &headers,
+        b"",
+        &ids,
+    )
+    .await
+    {
+        return response;
+    }
+    match state.inventory.position(&server) {
+        Some(position) => axum::Json(&state.inventory.servers[position]).into_response(),
+        None => not_found("The server does not exist in this project"),
+    }
+}
+
+/// The page `[offset, offset + limit)` of `records`.
+fn page<T: Clone>(records: &[T], params: &Params) -> Result<Vec<T>, Response> {
+    let offset = int_param(params, "offset", 0..=i64::from(i32::MAX), 0)? as usize;
+    let limit = int_param(params, "limit", RECORD_LIMITS, RECORD_DEFAULT_LIMIT)? as usize;
+    Ok(records.iter().skip(offset).take(limit).cloned().collect())
+}
+
+/// `ListAlarms`: filtered by every parameter the SDK sends, newest first.
+pub(crate) async fn list_alarms(
+    Extract(state): Extract<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+    uri: Uri,
+) -> Response {
+    let Path(project) = match path {
+        Ok(path) => path,
+        Err(rejection) => return bad_path(rejection),
+    };
+    if let Err(response) =
+        admit_listing(&state, "list_alarms", &method, &headers, &project, &uri).await
+    {
+        return response;
+    }
+    let Query(params) = match query {
+        Ok(query) => query,
+        Err(rejection) => return bad_query(rejection),
+    };
+    let filters = (|| {
+        let level = param(&params, "alarm_level")
+            .map(|_| int_param(&params, "alarm_level", 1..=4, 0))
+            .transpose()?;
+        let (from, to) = window(&params, None)?;
+        Ok::<_, Response>((level, from, to))
+    })();
+    let (level, from, to) = match filters {
+        Ok(filters) => filters,
+        Err(response) => return response,
+    };
+    let resources: Option<Vec<&str>> =
+        param(&params, "resource_id").map(|r| r.split(',').collect());
+    let status = param(&params, "alarm_status");
+    let record = param(&params, "alarm_record_id");
+    let kind = param(&params, "alarm_type");
+    let matching: Vec<_> = state
+        .inventory
+        .alarms
+        .iter()
+        .filter(|a| {
+            let server = a
+                .metric
+                .as_ref()
+                .and_then(|m| m.dimensions.first())
+                .and_then(|d| d.value.as_deref())
+                .unwrap_or_default();
+            resources.as_ref().is_none_or(|r| r.contains(&server))
+                && level.is_none_or(|l| {
+                    a.alarm_level
+                        .as_ref()
+                        .is_some_and(|al| i64::from(al.get()) == l)
+                })
+                && status.is_none_or(|s| a.alarm_status.as_deref() == Some(s))
+                && record.is_none_or(|r| a.alarm_record_id == r)
+                && kind.is_none_or(|k| a.alarm_name.as_deref() == Some(k))
+                && from.is_none_or(|f| a.begin_time.is_some_and(|t| t >= f))
+                && to.is_none_or(|t| a.begin_time.is_some_and(|b| b <= t))
+        })
+        .cloned()
+        .collect();
+    let alarms = match page(&matching, &params) {
+        Ok(alarms) => alarms,
+        Err(response) => return response,
+    };
+    let body = ListAlarmsResponse {
+        count: i64::try_from(matching.len()).ok(),
+        alarms,
+    };
+    axum::Json(body).into_response()
+}
+
+/// `ListEvents`: `from`/`to` at most 30 days apart, newest first.
+pub(crate) async fn list_events(
+    Extract(state): Extract<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+    uri: Uri,
+) -> Response {
+    let Path(project) = match path {
+        Ok(path) => path,
+        Err(rejection) => return bad_path(rejection),
+    };
+    if let Err(response) =
+        admit_listing(&state, "list_events", &method, &headers, &project, &uri).await
+    {
+        return response;
+    }
+    let Query(params) = match query {
+        Ok(query) => query,
+        Err(rejection) => return bad_query(rejection),
+    };
+    let (from, to) = match window(&params, Some(HISTORY_MS)) {
+        Ok(window) => window,
+        Err(response) => return response,
+    };
+    let level = match param(&params, "event_level") {
+        None => None,
+        Some(text) => match EventLevel::from_wire(text) {
+            EventLevel::Unknown(_) => return bad_request(format!("Invalid event_level: {text:?}")),
+            known => Some(known),
+        },
+    };
+    let resource = param(&params, "resource_id");
+    let matching: Vec<_> = state
+        .inventory
+        .events
+        .iter()
+        .filter(|e| {
+            level
+                .as_ref()
+                .is_none_or(|l| e.event_level.as_deref() == Some(l.as_str()))
+                && resource.is_none_or(|r| e.resource_id.as_deref() == Some(r))
+                && from.is_none_or(|f| e.time.is_some_and(|t| t >= f))
+                && to.is_none_or(|t| e.time.is_some_and(|e| e <= t))
+        })
+        .cloned()
+        .collect();
+    let events = match page(&matching, &params) {
+        Ok(events) => events,
+        Err(response) => return response,
+    };
+    let body = ListEventsResponse {
+        count: i64::try_from(matching.len()).ok(),
+        events,
+    };
+    axum::Json(body).into_response()
+}
