@@ -143,6 +143,9 @@ pub enum Command {
     /// Export, watch and download server log bundles
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// List or show the project's physical servers
+    #[command(subcommand)]
+    Servers(crate::commands::servers::ServersCommand),
     /// Run the CloudDC simulator until Ctrl-C
     Sim(SimArgs),
     /// Print a shell completion script
@@ -165,12 +168,13 @@ pub enum LogsCommand {
 /// `logs collect`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Servers from the arguments and the file are combined; duplicates are dropped,
-keeping the first. Each archive is written to DIR under the name the service
+Servers from the arguments, the file and --all are combined; duplicates are
+dropped, keeping the first. --manage-state is applied by the service; --health,
+--tag, --dc and --rack by clouddc after paging; --alarmed asks ListAlarms. Each archive is written to DIR under the name the service
 gives it, checked (length, and gzip unless --no-verify) before it appears there.")]
 pub struct CollectArgs {
     /// Server ids
-    #[arg(value_name = "SERVER", required_unless_present = "servers_file")]
+    #[arg(value_name = "SERVER", required_unless_present_any = ["servers_file", "all"])]
     pub servers: Vec<String>,
     /// A file of server ids, one a line; '#' starts a comment; '-' reads stdin
     #[arg(long, value_name = "FILE")]
@@ -189,6 +193,14 @@ pub struct CollectArgs {
     pub timeout: Duration,
     #[command(flatten)]
     pub check: CheckArgs,
+    /// Also every server the inventory lists, narrowed by the filters below
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub filters: crate::select::FilterArgs,
+    /// Print the servers that would be collected and stop (no export is started)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// How a downloaded archive is checked before it appears in the output directory.
@@ -299,6 +311,13 @@ pub struct SimArgs {
     /// Requests per second allowed per credential before answering 429 [default: no limit]
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
+    /// Serve a seeded inventory of N servers (srv-0001..); exports of other ids then
+    /// answer 404 [default: 16 listed, any id exportable]
+    #[arg(long, value_name = "N")]
+    pub servers: Option<usize>,
+    /// Hold every response back this long, standing in for a WAN, e.g. 50ms
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
 }
 
 /// `clouddc completions`.

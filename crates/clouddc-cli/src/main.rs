@@ -6,6 +6,7 @@
 //! - [`connect`]: the client from the environment and flags, or `--simulate`;
 //! - [`commands`]: one module per command;
 //! - [`servers`]: the server list and the servers file;
+//! - [`select`]: the inventory filters and the servers they select;
 //! - [`progress`]: bars on a terminal, state-change lines elsewhere;
 //! - [`summary`]: the per-server results, as text or JSON;
 //! - [`sim`]: the simulator, served (`clouddc sim`) or embedded (`--simulate`);
@@ -18,6 +19,7 @@ mod exit;
 mod interrupt;
 mod logging;
 mod progress;
+mod select;
 mod servers;
 mod sim;
 mod summary;

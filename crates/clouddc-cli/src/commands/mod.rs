@@ -4,6 +4,7 @@ mod collect;
 mod completions;
 mod download;
 mod export;
+pub mod servers;
 mod status;
 
 use std::io::{self, Write};
@@ -52,6 +53,10 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
                 LogsCommand::Status(args) => status::run(client, &args, &context).await,
                 LogsCommand::Download(args) => download::run(client, &args, &context).await,
             }
+        }
+        Command::Servers(command) => {
+            let connection = connect(&cli.connection, |line| context.inform(line)).await?;
+            servers::run(&connection.client, &command, &context).await
         }
     }
 }
