@@ -61,6 +61,11 @@ fn installed(python: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
+/// The Python of the venv holding the pinned SDK, installed on first use.
+pub fn pinned_python() -> Result<PathBuf, String> {
+    install(false)
+}
+
 /// The Python of a venv holding the SDK: the pinned release, or the newest.
 fn install(latest: bool) -> Result<PathBuf, String> {
     let root = shell::workspace_root();
