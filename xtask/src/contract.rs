@@ -393,10 +393,16 @@ fn python_sdk_lists_servers() -> Result<(), String> {
                 String::from_utf8_lossy(&ours.stderr)
             ));
         }
+        let sdk_file = target_dir().join(format!("sdk-list-{servers}.json"));
+        let ours_file = target_dir().join(format!("clouddc-list-{servers}.json"));
+        for (path, bytes) in [(&sdk_file, &sdk.stdout), (&ours_file, &ours.stdout)] {
+            std::fs::write(path, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
         let compare = Command::new(&python)
             .args(["-c", COMPARE_LISTS_PY])
-            .arg(String::from_utf8_lossy(&sdk.stdout).trim())
-            .arg(String::from_utf8_lossy(&ours.stdout).trim())
+            .arg(&sdk_file)
+            .arg(&ours_file)
             .output()
             .map_err(|e| format!("cannot run python: {e}"))?;
         let verdict = String::from_utf8_lossy(&compare.stdout);
@@ -417,7 +423,7 @@ fn python_sdk_lists_servers() -> Result<(), String> {
 /// Compares the SDK's `{"servers", "pages"}` with clouddc's `{"servers"}`.
 const COMPARE_LISTS_PY: &str = r#"
 import json, sys
-sdk, ours = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sdk, ours = (json.load(open(path)) for path in sys.argv[1:3])
 assert sdk["pages"] >= 3, f"only {sdk['pages']} pages"
 assert sdk["servers"] == ours["servers"], next(
     (a, b) for a, b in zip(sdk["servers"], ours["servers"]) if a != b
