@@ -170,8 +170,9 @@ pub enum LogsCommand {
 #[command(after_help = "\
 Servers from the arguments, the file and --all are combined; duplicates are
 dropped, keeping the first. --manage-state is applied by the service; --health,
---tag, --dc and --rack by clouddc after paging; --alarmed asks ListAlarms. Each archive is written to DIR under the name the service
-gives it, checked (length, and gzip unless --no-verify) before it appears there.")]
+--tag, --dc and --rack by clouddc after paging; --alarmed asks ListAlarms.
+Each archive is written to DIR under the name the service gives it, checked
+(length, and gzip unless --no-verify) before it appears there.")]
 pub struct CollectArgs {
     /// Server ids
     #[arg(value_name = "SERVER", required_unless_present_any = ["servers_file", "all"])]
@@ -196,11 +197,12 @@ pub struct CollectArgs {
     /// Also every server the inventory lists, narrowed by the filters below
     #[arg(long)]
     pub all: bool,
-    #[command(flatten)]
-    pub filters: crate::select::FilterArgs,
     /// Print the servers that would be collected and stop (no export is started)
     #[arg(long)]
     pub dry_run: bool,
+    // Last: a flattened group's help heading applies to the flags after it.
+    #[command(flatten)]
+    pub filters: crate::select::FilterArgs,
 }
 
 /// How a downloaded archive is checked before it appears in the output directory.
