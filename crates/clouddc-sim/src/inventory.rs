@@ -137,7 +137,7 @@ fn server(index: usize, seed: u64, project: &str) -> PhysicalServer {
         &[(40, "storage"), (40, "compute"), (20, "network")],
     );
     // One server in ten is untagged, as real fleets have stragglers.
-    let tags = if mix(seed, index, 6) % 10 == 0 {
+    let tags = if mix(seed, index, 6).is_multiple_of(10) {
         Vec::new()
     } else {
         vec![
@@ -204,7 +204,7 @@ fn alarms_of(server: &PhysicalServer, index: usize, seed: u64, now_ms: i64) -> V
             "alarm",
         ),
         Some(HealthState::NotKnown) => (1, 4, "alarm"),
-        _ if mix(seed, index, 22) % 10 == 0 => (1, 3, "ok"),
+        _ if mix(seed, index, 22).is_multiple_of(10) => (1, 3, "ok"),
         _ => (0, 0, ""),
     };
     (0..count)
@@ -244,7 +244,7 @@ fn alarms_of(server: &PhysicalServer, index: usize, seed: u64, now_ms: i64) -> V
 
 /// One server in four has an event (a power or a hardware change).
 fn events_of(server: &PhysicalServer, index: usize, seed: u64, now_ms: i64) -> Vec<EventInfo> {
-    if mix(seed, index, 60) % 4 != 0 {
+    if !mix(seed, index, 60).is_multiple_of(4) {
         return Vec::new();
     }
     let age = (mix(seed, index, 61) % HISTORY_MS as u64) as i64;

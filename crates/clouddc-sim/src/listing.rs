@@ -45,22 +45,22 @@ fn int_param(
     name: &str,
     range: std::ops::RangeInclusive<i64>,
     default: i64,
-) -> Result<i64, Response> {
+) -> Result<i64, String> {
     let Some(text) = param(params, name) else {
         return Ok(default);
     };
     match text.parse::<i64>() {
         Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(bad_request(format!(
+        _ => Err(format!(
             "Invalid {name}: {text:?} is not an integer from {} to {}",
             range.start(),
             range.end()
-        ))),
+        )),
     }
 }
 
 /// An epoch-milliseconds parameter.
-fn millis_param(params: &Params, name: &str) -> Result<Option<i64>, Response> {
+fn millis_param(params: &Params, name: &str) -> Result<Option<i64>, String> {
     param(params, name)
         .map(|text| {
             text.parse::<i64>()
@@ -68,26 +68,22 @@ fn millis_param(params: &Params, name: &str) -> Result<Option<i64>, Response> {
                 .filter(|ms| {
                     *ms >= 0 && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit())
                 })
-                .ok_or_else(|| {
-                    bad_request(format!(
-                        "Invalid {name}: {text:?} is not epoch milliseconds"
-                    ))
-                })
+                .ok_or_else(|| format!("Invalid {name}: {text:?} is not epoch milliseconds"))
         })
         .transpose()
 }
 
 /// `from` and `to`, checked against each other: `from` before `to`, and, when
 /// `max_span` is given, at most that far apart.
-fn window(params: &Params, max_span: Option<i64>) -> Result<(Option<i64>, Option<i64>), Response> {
+fn window(params: &Params, max_span: Option<i64>) -> Result<(Option<i64>, Option<i64>), String> {
     let from = millis_param(params, "from")?;
     let to = millis_param(params, "to")?;
     if let (Some(from), Some(to)) = (from, to) {
         if from >= to {
-            return Err(bad_request("Invalid time range: from must be less than to"));
+            return Err("Invalid time range: from must be less than to".into());
         }
         if max_span.is_some_and(|span| to - from > span) {
-            return Err(bad_request("Invalid time range: at most 30 days"));
+            return Err("Invalid time range: at most 30 days".into());
         }
     }
     Ok((from, to))
@@ -140,7 +136,7 @@ pub(crate) async fn list_servers(
     };
     let limit = match int_param(&params, "limit", SERVER_LIMITS, SERVER_DEFAULT_LIMIT) {
         Ok(limit) => limit as usize,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let manage_state = match param(&params, "manage_state") {
         None => None,
@@ -218,7 +214,7 @@ pub(crate) async fn show_server(
 }
 
 /// The page `[offset, offset + limit)` of `records`.
-fn page<T: Clone>(records: &[T], params: &Params) -> Result<Vec<T>, Response> {
+fn page<T: Clone>(records: &[T], params: &Params) -> Result<Vec<T>, String> {
     let offset = int_param(params, "offset", 0..=i64::from(i32::MAX), 0)? as usize;
     let limit = int_param(params, "limit", RECORD_LIMITS, RECORD_DEFAULT_LIMIT)? as usize;
     Ok(records.iter().skip(offset).take(limit).cloned().collect())
@@ -251,11 +247,11 @@ pub(crate) async fn list_alarms(
             .map(|_| int_param(&params, "alarm_level", 1..=4, 0))
             .transpose()?;
         let (from, to) = window(&params, None)?;
-        Ok::<_, Response>((level, from, to))
+        Ok::<_, String>((level, from, to))
     })();
     let (level, from, to) = match filters {
         Ok(filters) => filters,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let resources: Option<Vec<&str>> =
         param(&params, "resource_id").map(|r| r.split(',').collect());
@@ -289,7 +285,7 @@ pub(crate) async fn list_alarms(
         .collect();
     let alarms = match page(&matching, &params) {
         Ok(alarms) => alarms,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let body = ListAlarmsResponse {
         count: i64::try_from(matching.len()).ok(),
@@ -322,7 +318,7 @@ pub(crate) async fn list_events(
     };
     let (from, to) = match window(&params, Some(HISTORY_MS)) {
         Ok(window) => window,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let level = match param(&params, "event_level") {
         None => None,
@@ -348,7 +344,7 @@ pub(crate) async fn list_events(
         .collect();
     let events = match page(&matching, &params) {
         Ok(events) => events,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let body = ListEventsResponse {
         count: i64::try_from(matching.len()).ok(),
