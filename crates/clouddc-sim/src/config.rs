@@ -101,7 +101,11 @@ impl SimConfig {
     /// the service would.
     pub fn with_inventory(mut self, count: usize) -> Self {
         self.inventory = count;
-        self.servers = Some((1..=count).map(crate::inventory::server_id).collect());
+        self.servers = Some(
+            (1..=count)
+                .map(|index| crate::inventory::server_id(index, count))
+                .collect(),
+        );
         self
     }
 

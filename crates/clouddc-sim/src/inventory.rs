@@ -18,9 +18,12 @@ pub const RACKS_PER_DC: usize = 10;
 /// How far back alarms and events go.
 pub const HISTORY_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// The id of the `index`th server (from 1): `srv-0001`, ..., `srv-10000`.
-pub fn server_id(index: usize) -> String {
-    format!("srv-{index:04}")
+/// The id of the `index`th server (from 1) of a fleet of `count`: `srv-0001`, ...,
+/// zero-padded to the width of the largest so that ids sort as the fleet is listed
+/// (`srv-00001` in a fleet of 10,000).
+pub fn server_id(index: usize, count: usize) -> String {
+    let width = count.max(1).to_string().len().max(4);
+    format!("srv-{index:0width$}")
 }
 
 /// The fleet, its alarms and its events, newest alarm and event first.
@@ -60,7 +63,7 @@ impl Inventory {
     /// `count` servers of `project`, with history up to `now_ms` (epoch ms).
     pub fn build(count: usize, seed: u64, project: &str, now_ms: i64) -> Self {
         let servers: Vec<PhysicalServer> = (1..=count)
-            .map(|index| server(index, seed, project))
+            .map(|index| server(index, count, seed, project))
             .collect();
         let mut alarms = Vec::new();
         let mut events = Vec::new();
@@ -84,13 +87,22 @@ impl Inventory {
 
     /// The position of server `id` in the listing.
     pub fn position(&self, id: &str) -> Option<usize> {
-        let index: usize = id.strip_prefix("srv-")?.parse().ok()?;
-        (index >= 1 && index <= self.servers.len() && server_id(index) == id).then(|| index - 1)
+        self.servers
+            .binary_search_by(|server| server.id.as_str().cmp(id))
+            .ok()
+    }
+
+    /// Where the page after `marker` starts: the first server whose id sorts
+    /// after it. A marker need not name a server (one may have been removed
+    /// since the previous page), as in keyset paging.
+    pub fn after(&self, marker: &str) -> usize {
+        self.servers
+            .partition_point(|server| server.id.as_str() <= marker)
     }
 }
 
-fn server(index: usize, seed: u64, project: &str) -> PhysicalServer {
-    let id = server_id(index);
+fn server(index: usize, count: usize, seed: u64, project: &str) -> PhysicalServer {
+    let id = server_id(index, count);
     let rack_number = (index - 1) / SERVERS_PER_RACK;
     let dc = rack_number / RACKS_PER_DC;
     // Racks are named like the issue's `B12`: a row letter and a number.
@@ -295,5 +307,12 @@ mod tests {
         assert_eq!(a.position("srv-0400"), Some(399));
         assert_eq!(a.position("srv-0401"), None);
         assert_eq!(a.position("srv-01"), None);
+        assert_eq!(a.after("srv-0010"), 10);
+        assert_eq!(a.after("srv-0010a"), 10);
+        assert_eq!(a.after(""), 0);
+        assert_eq!(a.after("zzz"), 400);
+        let big = Inventory::build(10_000, 7, "p", 0);
+        assert_eq!(big.servers[0].id, "srv-00001");
+        assert!(big.servers.windows(2).all(|w| w[0].id < w[1].id));
     }
 }

@@ -112,7 +112,8 @@ async fn admit_listing(
 }
 
 /// `ListServers`: `marker` is the id of the previous page's last server, as the
-/// vendor describes it; one that names no server is a 400.
+/// vendor describes it; the page starts at the first server whose id sorts after
+/// it, so a marker whose server went away since still pages on.
 pub(crate) async fn list_servers(
     Extract(state): Extract<Shared>,
     method: Method,
@@ -148,13 +149,7 @@ pub(crate) async fn list_servers(
         },
     };
     let inventory = &state.inventory;
-    let start = match param(&params, "marker") {
-        None => 0,
-        Some(marker) => match inventory.position(marker) {
-            Some(position) => position + 1,
-            None => return bad_request(format!("Invalid marker: {marker:?} names no server")),
-        },
-    };
+    let start = param(&params, "marker").map_or(0, |marker| inventory.after(marker));
     let matching = |s: &&clouddc::types::PhysicalServer| {
         manage_state.is_none() || s.manage_state == manage_state
     };
@@ -168,12 +163,12 @@ pub(crate) async fn list_servers(
     } else {
         None
     };
-    let previous_marker = (start > 0).then(|| inventory.servers[start - 1].id.clone());
     let body = ListServersResponse {
         page_info: Some(PageInfo {
             current_count: i32::try_from(servers.len()).ok(),
             next_marker,
-            previous_marker,
+            // The vendor does not say which marker leads back; none is sent.
+            previous_marker: None,
         }),
         count: i64::try_from(count).ok(),
         servers,
