@@ -258,3 +258,63 @@ fn filters_without_all_and_exports_outside_the_inventory_are_refused() {
     let result = run(&args(&sim, &["logs", "export", "srv-0005"]));
     assert_eq!(result.code, 0, "{result}");
 }
+
+/// A service whose inventory holds an id with a terminal escape and a bell.
+fn hostile_inventory() -> (String, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = axum::Router::new().route(
+        "/v1/{project}/physicalservers",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({
+                "servers": [
+                    {"id": "srv-ok", "name": "fine", "health_state": "Critical"},
+                    {"id": "srv-\u{1b}[2J\u{7}", "name": "n\u{1b}]0;owned\u{7}", "health_state": "Critical"}
+                ],
+                "count": 2
+            }))
+        }),
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, runtime)
+}
+
+#[test]
+fn service_strings_reach_the_terminal_sanitised() {
+    let (url, _runtime) = hostile_inventory();
+    let connection = ["--endpoint", &url, "--project-id", "p", "--token", "t"];
+    let mut list = connection.to_vec();
+    list.extend(["servers", "list"]);
+    let result = run(&list);
+    assert_eq!(result.code, 0, "{result}");
+    assert!(
+        !result.stdout.contains('\u{1b}') && !result.stdout.contains('\u{7}'),
+        "{result}"
+    );
+    assert!(result.stdout.contains("srv-ok"), "{result}");
+
+    let mut collect = connection.to_vec();
+    collect.extend([
+        "logs",
+        "collect",
+        "--all",
+        "--health",
+        "Critical",
+        "--dry-run",
+    ]);
+    let result = run(&collect);
+    assert_eq!(result.code, 0, "{result}");
+    assert_eq!(result.stdout, "srv-ok\n", "the unusable id is left out");
+    assert!(result.stderr.contains("skipping"), "{result}");
+    assert!(
+        !result.stderr.contains('\u{1b}') && !result.stderr.contains('\u{7}'),
+        "{result}"
+    );
+}

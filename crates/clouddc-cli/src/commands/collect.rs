@@ -25,11 +25,11 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         ));
     }
     let selected = if args.all {
-        select::servers(client, &args.filters)
+        let ids = select::servers(client, &args.filters)
             .await?
             .into_iter()
-            .map(|server| server.id)
-            .collect()
+            .map(|server| server.id);
+        usable_ids(ids, context)
     } else {
         Vec::new()
     };
@@ -108,6 +108,23 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         None if records.iter().all(Record::is_ok) => Exit::Success,
         None => Exit::Failed,
     })
+}
+
+/// The inventory's ids that can name a server in a request. An id the service
+/// sent with control characters could neither be exported nor printed safely:
+/// it is reported (sanitised) and left out.
+fn usable_ids(ids: impl Iterator<Item = String>, context: &Context) -> Vec<String> {
+    ids.filter(|id| match clouddc::validate::validate_id("server", id) {
+        Ok(()) => true,
+        Err(error) => {
+            context.inform(&format!(
+                "skipping {} from the inventory: {error}",
+                super::servers::clean(id)
+            ));
+            false
+        }
+    })
+    .collect()
 }
 
 /// `--dry-run`: the servers, one a line (sanitised), or `{"servers": [...]}`.
