@@ -101,7 +101,15 @@ async fn a_limit_out_of_range_is_refused_by_the_client_and_the_simulator() {
             sim.project_id()
         )
     };
-    for query in ["limit=9", "limit=1001", "limit=ten", "manage_state=gone"] {
+    let long_marker = format!("marker={}", "x".repeat(129));
+    for query in [
+        "limit=9",
+        "limit=1001",
+        "limit=ten",
+        "manage_state=gone",
+        "marker=",
+        &long_marker,
+    ] {
         let response = raw
             .get(url(query))
             .header("X-Auth-Token", TOKEN)

@@ -39,6 +39,32 @@ fn param<'p>(params: &'p Params, name: &str) -> Option<&'p str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The string parameters of an operation and their lengths in characters, as the
+/// spec bounds them.
+const SERVER_STRINGS: &[(&str, usize, usize)] = &[("marker", 1, 128)];
+const ALARM_STRINGS: &[(&str, usize, usize)] = &[
+    ("alarm_record_id", 0, 128),
+    ("alarm_status", 0, 32),
+    ("alarm_type", 0, 128),
+    ("resource_id", 0, 4096),
+];
+const EVENT_STRINGS: &[(&str, usize, usize)] = &[("resource_id", 0, 128)];
+
+/// Checks the lengths of the string parameters an operation declares.
+fn check_lengths(params: &Params, bounds: &[(&str, usize, usize)]) -> Result<(), String> {
+    for (name, min, max) in bounds {
+        if let Some(value) = param(params, name) {
+            let length = value.chars().count();
+            if length < *min || length > *max {
+                return Err(format!(
+                    "Invalid {name}: {length} characters, expected {min} to {max}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An integer parameter within `range`, `default` when absent.
 fn int_param(
     params: &Params,
@@ -135,6 +161,9 @@ pub(crate) async fn list_servers(
         Ok(query) => query,
         Err(rejection) => return bad_query(rejection),
     };
+    if let Err(message) = check_lengths(&params, SERVER_STRINGS) {
+        return bad_request(message);
+    }
     let limit = match int_param(&params, "limit", SERVER_LIMITS, SERVER_DEFAULT_LIMIT) {
         Ok(limit) => limit as usize,
         Err(message) => return bad_request(message),
@@ -237,6 +266,9 @@ pub(crate) async fn list_alarms(
         Ok(query) => query,
         Err(rejection) => return bad_query(rejection),
     };
+    if let Err(message) = check_lengths(&params, ALARM_STRINGS) {
+        return bad_request(message);
+    }
     let filters = (|| {
         let level = param(&params, "alarm_level")
             .map(|_| int_param(&params, "alarm_level", 1..=4, 0))
@@ -311,6 +343,9 @@ pub(crate) async fn list_events(
         Ok(query) => query,
         Err(rejection) => return bad_query(rejection),
     };
+    if let Err(message) = check_lengths(&params, EVENT_STRINGS) {
+        return bad_request(message);
+    }
     let (from, to) = match window(&params, Some(HISTORY_MS)) {
         Ok(window) => window,
         Err(message) => return bad_request(message),
