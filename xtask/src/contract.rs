@@ -320,10 +320,13 @@ fn fuzz_simulator() -> Result<(), String> {
     // without checks of their own: the `ignored_auth` check's probes (no
     // token, a wrong token, a wrong `Authorization`; three per operation,
     // each answered 401), as `--report ndjson` shows.
+    // The first line that starts with a count: warnings also say "generated".
     let generated = stdout
         .lines()
-        .find_map(|l| l.trim().split_once(" generated"))
-        .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+        .find_map(|l| {
+            let (n, _) = l.trim().split_once(" generated")?;
+            n.trim().parse::<u64>().ok()
+        })
         .ok_or_else(|| format!("no case count in schemathesis's output:\n{stdout}"))?;
     if generated < FUZZ_MIN_CASES {
         return Err(format!(

@@ -46,7 +46,7 @@ mod op {
 pub struct ServerQuery {
     /// Only servers in this management state.
     pub manage_state: Option<ManageState>,
-    /// Servers per page, within [`SERVER_PAGE_SIZES`].
+    /// Servers per page, within [`SERVER_PAGE_SIZES`]; 0 means the largest.
     pub page_size: u32,
 }
 
