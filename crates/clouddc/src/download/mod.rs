@@ -1,0 +1,409 @@
+//! Streaming, verified, resumable download of an archive into a directory.
+//!
+//! What [`download_to_dir`] guarantees:
+//! - nothing ever appears at a final path unless it is complete: the body goes to
+//!   a temporary `.clouddc-*.part` file in the target directory, which is removed
+//!   on any failure and when the future is dropped, and is moved to its final
+//!   name only after every check passed and it was `fsync`ed;
+//! - the final path is `dir/<name>` where `<name>` is a single, sanitised path
+//!   component (see [`crate::content_disposition`]); an existing file is never
+//!   overwritten: a free `<stem>.N<ext>` name is used instead;
+//! - the byte count matches `Content-Length` / `Content-Range`, the body is a
+//!   complete gzip stream (every member's CRC-32 and size checked) and its
+//!   SHA-256 is reported;
+//! - a body that breaks (transport error, idle timeout, premature end) is resumed
+//!   with a `Range` request when the server answers `206` consistently, and
+//!   restarted from zero otherwise;
+//! - memory stays flat: at most [`IN_FLIGHT_BYTES`] of body are queued (and at
+//!   most [`PROCESS_IN_FLIGHT_BYTES`] by all the downloads of the process
+//!   together), plus a 64 KiB write buffer and the inflater's state.
+//!
+//! Hashing, gzip checking and writing run on two dedicated threads fed through a
+//! byte-bounded queue, so the async task only moves chunks and the download runs
+//! at network speed on a 2-core machine.
+//!
+//! One concept a file: `place` puts the file in the directory, `body`
+//! reads one response, `resume` decides what to ask for next, `pipeline` runs
+//! the stages (`writer`, `gzip`) on their threads; this file holds the options
+//! and the loop that ties them together.
+
+mod body;
+mod gzip;
+mod pipeline;
+mod place;
+mod resume;
+mod stage;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use progenitor_client::{ByteStream, ResponseValue};
+use reqwest::header::CONTENT_DISPOSITION;
+use tokio::time::Instant;
+
+use self::body::{BodyEnd, Broken, plan_body, pump};
+use self::gzip::GzipCheck;
+use self::pipeline::{Budget, Pipeline};
+use self::resume::{Answer, Have, Next};
+use self::writer::FileWriter;
+use crate::Error;
+use crate::content_disposition::{safe_file_name, sanitize_file_name};
+use crate::hooks::ResponseMeta;
+
+/// How many body bytes one download may have queued between the network and
+/// the file at once.
+pub const IN_FLIGHT_BYTES: usize = 2 << 20;
+/// How many body bytes all the downloads of the process may have queued at
+/// once: a fleet collected at a concurrency of hundreds must not cost
+/// [`IN_FLIGHT_BYTES`] per server.
+pub const PROCESS_IN_FLIGHT_BYTES: usize = 32 << 20;
+/// The name of the operation in errors.
+const OPERATION: &str = "DownloadServerLogs";
+/// The minimum time between two progress reports.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+/// How many `<stem>.N<ext>` names are tried when the final name is taken.
+pub const MAX_NAME_SUFFIX: u32 = place::MAX_SUFFIX;
+/// The process's queue budget, shared by every download.
+static PROCESS_BUDGET: LazyLock<Budget> = LazyLock::new(|| Budget::new(PROCESS_IN_FLIGHT_BYTES));
+
+/// How a download behaves when things go wrong.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// How many times the archive is requested again after the body broke or the
+    /// server answered inconsistently: resumed from where it broke with `Range`
+    /// when the server allows it, restarted from zero otherwise. `0` disables it.
+    /// Request-level retries (429, 5xx, connection errors) are the business of
+    /// the `fetch` function and do not count here.
+    pub max_resumes: u32,
+    /// A body that delivers no data for this long counts as broken (and is
+    /// resumed). `None` waits forever, which only makes sense when the transport
+    /// has a read timeout of its own.
+    pub idle_timeout: Option<Duration>,
+    /// Whether the archive must be a complete, valid gzip stream. Only turn it
+    /// off for archives that are not gzip; the check is what catches a body that
+    /// is truncated when the server sent no length.
+    pub verify_gzip: bool,
+}
+
+impl Default for DownloadOptions {
+    /// Five resumes, a 120 s idle timeout (the official SDKs' read timeout),
+    /// gzip verified.
+    fn default() -> Self {
+        Self {
+            max_resumes: 5,
+            idle_timeout: Some(Duration::from_secs(120)),
+            verify_gzip: true,
+        }
+    }
+}
+
+/// How far a download is, reported while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadProgress {
+    /// Bytes of the archive received so far. Goes back to zero when the server
+    /// forces a restart.
+    pub bytes: u64,
+    /// The archive's size, when the server said (`Content-Length`, or the total
+    /// of `Content-Range`).
+    pub total: Option<u64>,
+}
+
+/// A finished download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Where the archive is: `dir/<name>`, `<name>` from `Content-Disposition` or
+    /// the fallback, with a `.N` suffix when the name was taken.
+    pub path: PathBuf,
+    /// The archive's size in bytes.
+    pub bytes: u64,
+    /// The archive's SHA-256, lowercase hex.
+    pub sha256: String,
+    /// How many times the archive was requested again after the first request
+    /// (resumed with `Range` or restarted from zero).
+    pub resumes: u32,
+}
+
+/// Downloads an archive into `dir`, safely and resumably.
+///
+/// `fetch(None)` must request the whole archive and `fetch(Some(offset))` the
+/// rest of it from `offset` (`Range: bytes=offset-`); retrying throttled or
+/// failed requests is up to `fetch`. The file name comes from the first
+/// response's `Content-Disposition`, or else from `fallback_name`; both are
+/// sanitised (see [`crate::content_disposition::sanitize_file_name`]) and the
+/// file is always created directly in `dir`, which is created when missing.
+///
+/// `progress` is called when the first response arrives, then as bytes arrive
+/// (at most every 50 ms), and once more at the end.
+///
+/// The file is private to the user (mode `0600` on Unix), like the temporary
+/// file it was.
+///
+/// # Errors
+/// - [`Error::InvalidInput`] when `fallback_name` leaves no safe name;
+/// - [`Error::Io`] naming the path when `dir` cannot be created or is not a
+///   directory, when writing fails, or when no free name is left
+///   (after [`MAX_NAME_SUFFIX`] suffixes);
+/// - [`Error::Integrity`] when the body is shorter or longer than announced
+///   and resumes are exhausted, or is not a complete, valid gzip stream;
+/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke and resumes
+///   are exhausted;
+/// - [`Error::UnexpectedResponse`] when the server keeps answering
+///   inconsistently (a `206` for another range, a non-2xx status);
+/// - whatever `fetch` returns.
+///
+/// In every error case, nothing is left in `dir` but what was there before.
+pub async fn download_to_dir<F, Fut>(
+    mut fetch: F,
+    dir: &Path,
+    fallback_name: &str,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+) -> Result<Downloaded, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    let fallback = sanitize_file_name(fallback_name).ok_or_else(|| {
+        Error::invalid(
+            "fallback_name",
+            format!("{fallback_name:?} leaves no safe file name"),
+        )
+    })?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let (file, temp_path) = place::open_part(dir)?;
+    let part = temp_path.to_path_buf();
+    // Declared after `temp_path`, so dropped first: the workers are told to stop
+    // before the temporary file is removed.
+    let pipeline = Pipeline::start(
+        FileWriter::new(file),
+        options.verify_gzip.then(GzipCheck::new),
+        Budget::new(IN_FLIGHT_BYTES),
+        PROCESS_BUDGET.clone(),
+    )
+    .map_err(|source| Error::Io {
+        action: "starting the writer thread for",
+        path: part.clone(),
+        source,
+    })?;
+
+    let mut reporter = Reporter::new(progress);
+    let mut written: u64 = 0;
+    let mut total: Option<u64> = None;
+    let mut resumes: u32 = 0;
+    let mut name: Option<String> = None;
+    let mut request: Option<u64> = None;
+
+    loop {
+        let response = fetch(request).await?;
+        let status = response.status();
+        let meta = ResponseMeta {
+            status: Some(status.as_u16()),
+            request_id: crate::error::request_id(response.headers()),
+        };
+        if !status.is_success() {
+            return Err(Error::UnexpectedResponse {
+                operation: OPERATION,
+                reason: format!("status {} instead of the archive", status.as_u16()),
+                meta,
+            });
+        }
+        if name.is_none() {
+            let proposed = response
+                .headers()
+                .get(CONTENT_DISPOSITION)
+                .and_then(|value| safe_file_name(value.as_bytes()));
+            name = Some(proposed.unwrap_or_else(|| fallback.clone()));
+        }
+        let outcome = match plan_body(status, response.headers(), request, total) {
+            Err(reason) => {
+                drop(response);
+                Outcome::Inconsistent { reason, meta }
+            }
+            Ok(plan) => {
+                if plan.from_zero && written > 0 {
+                    tracing::debug!(
+                        written,
+                        "the server sent the whole archive; restarting from zero"
+                    );
+                    written = 0;
+                    if pipeline.restart().is_err() {
+                        return Err(pipeline.fail(&part).await);
+                    }
+                }
+                total = plan.total;
+                reporter.total = total;
+                reporter.report(written);
+                let end = pump(
+                    response.into_inner_stream(),
+                    &pipeline,
+                    &mut written,
+                    plan.len,
+                    options.idle_timeout,
+                    |bytes, now| reporter.tick(bytes, now),
+                )
+                .await;
+                match end {
+                    BodyEnd::Ended => Outcome::Ended,
+                    BodyEnd::Broken(broken) => Outcome::Broken(broken),
+                    BodyEnd::TooLong { announced } => {
+                        return Err(Error::Integrity {
+                            path: part,
+                            reason: format!(
+                                "the server sent more than the {announced} bytes it announced"
+                            ),
+                        });
+                    }
+                    BodyEnd::PipelineFailed => return Err(pipeline.fail(&part).await),
+                }
+            }
+        };
+        let have = Have {
+            written,
+            total,
+            resumes,
+            max_resumes: options.max_resumes,
+        };
+        match resume::next(have, outcome.answer()) {
+            Next::Finish => break,
+            Next::Overrun { expected } => {
+                return Err(Error::Integrity {
+                    path: part,
+                    reason: format!("received {written} bytes of a {expected}-byte archive"),
+                });
+            }
+            Next::GiveUp => return Err(outcome.into_error(part, have)),
+            Next::Resume(from) => {
+                resumes += 1;
+                request = Some(from);
+                tracing::debug!(written, resumes, why = %outcome.describe(have), "the body broke; resuming");
+            }
+            Next::Restart => {
+                resumes += 1;
+                request = None;
+                total = None;
+                tracing::debug!(resumes, why = %outcome.describe(have), "restarting the download from zero");
+                if written > 0 {
+                    written = 0;
+                    if pipeline.restart().is_err() {
+                        return Err(pipeline.fail(&part).await);
+                    }
+                }
+            }
+        }
+    }
+
+    let result = match pipeline.finish().await {
+        Ok(result) => result,
+        Err(error) => return Err(error.into_error(&part)),
+    };
+    if result.bytes != written {
+        return Err(Error::Integrity {
+            path: part,
+            reason: format!("{} bytes were written but {written} received", result.bytes),
+        });
+    }
+    reporter.finish(written);
+    let name = name.unwrap_or(fallback);
+    let path = place::persist(temp_path, dir, &name).await?;
+    Ok(Downloaded {
+        path,
+        bytes: written,
+        sha256: result.sha256,
+        resumes,
+    })
+}
+
+/// How one answer ended, kept for the error when no resume is left.
+enum Outcome {
+    /// The response did not fit the request.
+    Inconsistent { reason: String, meta: ResponseMeta },
+    /// The body's stream closed.
+    Ended,
+    /// The body broke.
+    Broken(Broken),
+}
+
+impl Outcome {
+    fn answer(&self) -> Answer {
+        match self {
+            Outcome::Inconsistent { .. } => Answer::Inconsistent,
+            Outcome::Ended => Answer::Ended,
+            Outcome::Broken(_) => Answer::Broken,
+        }
+    }
+
+    /// A body that ended is only a problem when it ended short of the total.
+    fn short(have: Have) -> Broken {
+        Broken::Short {
+            expected: have.total.unwrap_or(have.written),
+            got: have.written,
+        }
+    }
+
+    fn describe(&self, have: Have) -> String {
+        match self {
+            Outcome::Inconsistent { reason, .. } => reason.clone(),
+            Outcome::Ended => Self::short(have).describe(),
+            Outcome::Broken(broken) => broken.describe(),
+        }
+    }
+
+    fn into_error(self, part: PathBuf, have: Have) -> Error {
+        match self {
+            Outcome::Inconsistent { reason, meta } => Error::UnexpectedResponse {
+                operation: OPERATION,
+                reason,
+                meta,
+            },
+            Outcome::Ended => Self::short(have).into_error(part, have.max_resumes),
+            Outcome::Broken(broken) => broken.into_error(part, have.max_resumes),
+        }
+    }
+}
+
+/// Calls the progress callback, at most every [`PROGRESS_INTERVAL`].
+struct Reporter<'a> {
+    callback: &'a (dyn Fn(DownloadProgress) + Send + Sync),
+    total: Option<u64>,
+    last: Option<Instant>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(callback: &'a (dyn Fn(DownloadProgress) + Send + Sync)) -> Self {
+        Self {
+            callback,
+            total: None,
+            last: None,
+        }
+    }
+
+    fn tick(&mut self, bytes: u64, now: Instant) {
+        if self
+            .last
+            .is_none_or(|last| now.duration_since(last) >= PROGRESS_INTERVAL)
+        {
+            self.report(bytes);
+        }
+    }
+
+    fn report(&mut self, bytes: u64) {
+        (self.callback)(DownloadProgress {
+            bytes,
+            total: self.total,
+        });
+        self.last = Some(Instant::now());
+    }
+
+    fn finish(&mut self, bytes: u64) {
+        self.total = Some(bytes);
+        self.report(bytes);
+    }
+}
