@@ -11,8 +11,7 @@ use std::collections::HashSet;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::decode;
-use crate::hooks::ResponseMeta;
-use crate::hooks::with_received_meta;
+use crate::response_meta::{ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, with_retries};
 use crate::states::{EventLevel, ManageState};
 use crate::types::{
@@ -33,11 +32,13 @@ pub const SERVER_PAGE_SIZES: std::ops::RangeInclusive<u32> = 10..=1000;
 /// The page sizes clouddc asks `ListAlarms` and `ListEvents` for.
 pub const RECORD_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=1000;
 
+/// The operations' names, from the one list of them.
 mod op {
-    pub const LIST_SERVERS: &str = "ListServers";
-    pub const SHOW_SERVER: &str = "ShowServer";
-    pub const LIST_ALARMS: &str = "ListAlarms";
-    pub const LIST_EVENTS: &str = "ListEvents";
+    use crate::operation;
+    pub const LIST_SERVERS: &str = operation::LIST_SERVERS.name;
+    pub const SHOW_SERVER: &str = operation::SHOW_SERVER.name;
+    pub const LIST_ALARMS: &str = operation::LIST_ALARMS.name;
+    pub const LIST_EVENTS: &str = operation::LIST_EVENTS.name;
 }
 
 /// What `ListServers` filters by (the only filter the service applies) and how
@@ -230,12 +231,13 @@ impl Client {
         marker: Option<&ListServersMarker>,
         limit: i32,
     ) -> Result<crate::types::ListServersResponse, Error> {
-        let project = &self.inner().project;
+        let project = self.inner().project.as_resource_id();
         with_retries(
             &self.inner().retry,
             Idempotency::Safe,
             op::LIST_SERVERS,
-            || async {
+            || {
+                self.within_request_timeout(op::LIST_SERVERS, async {
                 let (result, meta) = with_received_meta(self.generated().list_servers(
                     project,
                     Some(limit),
@@ -245,6 +247,7 @@ impl Client {
                 ))
                 .await;
                 decode(op::LIST_SERVERS, result, meta).await
+            })
             },
         )
         .await
@@ -252,16 +255,18 @@ impl Client {
 
     /// One server, as `ListServers` lists it.
     pub async fn server(&self, id: &str) -> Result<PhysicalServer, Error> {
-        let project = &self.inner().project;
+        let project = self.inner().project.as_resource_id();
         let id = path_id("server", id)?;
         with_retries(
             &self.inner().retry,
             Idempotency::Safe,
             op::SHOW_SERVER,
-            || async {
+            || {
+                self.within_request_timeout(op::SHOW_SERVER, async {
                 let (result, meta) =
                     with_received_meta(self.generated().show_server(project, &id, None)).await;
                 decode(op::SHOW_SERVER, result, meta).await
+            })
             },
         )
         .await
@@ -310,12 +315,13 @@ impl Client {
                 to.clone(),
             );
             async move {
-                let project = &client.inner().project;
+                let project = client.inner().project.as_resource_id();
                 let page = with_retries(
                     &client.inner().retry,
                     Idempotency::Safe,
                     op::LIST_ALARMS,
-                    || async {
+                    || {
+                        client.within_request_timeout(op::LIST_ALARMS, async {
                         let (result, meta) = with_received_meta(client.generated().list_alarms(
                             project,
                             level.as_ref(),
@@ -331,6 +337,7 @@ impl Client {
                         ))
                         .await;
                         decode(op::LIST_ALARMS, result, meta).await
+                    })
                     },
                 )
                 .await?;
@@ -372,12 +379,13 @@ impl Client {
             let (server, level, from, to) =
                 (server.clone(), level.clone(), from.clone(), to.clone());
             async move {
-                let project = &client.inner().project;
+                let project = client.inner().project.as_resource_id();
                 let page = with_retries(
                     &client.inner().retry,
                     Idempotency::Safe,
                     op::LIST_EVENTS,
-                    || async {
+                    || {
+                        client.within_request_timeout(op::LIST_EVENTS, async {
                         let (result, meta) = with_received_meta(client.generated().list_events(
                             project,
                             level.as_ref(),
@@ -390,6 +398,7 @@ impl Client {
                         ))
                         .await;
                         decode(op::LIST_EVENTS, result, meta).await
+                    })
                     },
                 )
                 .await?;

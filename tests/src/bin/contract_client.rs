@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use clouddc::ResourceId;
 use clouddc::credentials::Credentials;
 use clouddc::download::DownloadOptions;
-use clouddc::hooks::{ClientState, with_response_meta};
+use clouddc::hooks::ClientState;
+use clouddc::operation::{self, Operation};
+use clouddc::testing::with_response_meta;
 use clouddc::types::ExportRequest;
 use clouddc::{Error, Secret, generated};
 use futures::StreamExt;
@@ -75,21 +77,24 @@ fn violations(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Calls one operation; returns the status and headers of the answer.
-async fn call(client: &generated::Client, operation: &str) -> Result<(u16, HeaderMap), String> {
+async fn call(
+    client: &generated::Client,
+    operation: Operation,
+) -> Result<(u16, HeaderMap), String> {
     let project = ResourceId::try_from(PROJECT).expect("valid");
     let server = ResourceId::try_from(SERVER).expect("valid");
     let export = ResourceId::try_from(EXPORT).expect("valid");
     let range = clouddc::types::DownloadServerLogsRange::try_from("bytes=0-").expect("valid");
     let outcome = match operation {
-        "ExportServerLogs" => client
+        operation::EXPORT => client
             .export_server_logs(&project, &server, None, &ExportRequest {})
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
-        "ShowLogsExportStatus" => client
+        operation::STATUS => client
             .show_logs_export_status(&project, &server, &export, None)
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
-        "ListServers" => client
+        operation::LIST_SERVERS => client
             .list_servers(
                 &project,
                 Some(100),
@@ -99,11 +104,11 @@ async fn call(client: &generated::Client, operation: &str) -> Result<(u16, Heade
             )
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
-        "ShowServer" => client
+        operation::SHOW_SERVER => client
             .show_server(&project, &server, None)
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
-        "ListAlarms" => {
+        operation::LIST_ALARMS => {
             let from = clouddc::types::EpochMillisText::try_from("1735689600000").expect("valid");
             client
                 .list_alarms(
@@ -122,7 +127,7 @@ async fn call(client: &generated::Client, operation: &str) -> Result<(u16, Heade
                 .await
                 .map(|r| (r.status().as_u16(), r.headers().clone()))
         }
-        "ListEvents" => client
+        operation::LIST_EVENTS => client
             .list_events(
                 &project,
                 Some(&clouddc::EventLevel::Major),
@@ -152,27 +157,17 @@ async fn call(client: &generated::Client, operation: &str) -> Result<(u16, Heade
     }
 }
 
-const OPERATIONS: [&str; 7] = [
-    "ExportServerLogs",
-    "ShowLogsExportStatus",
-    "DownloadServerLogs",
-    "ListServers",
-    "ShowServer",
-    "ListAlarms",
-    "ListEvents",
-];
-
 /// The listings document no 404: there is nothing to not find.
-fn documents(operation: &str, code: u16) -> bool {
-    code != 404 || !operation.starts_with("List")
+fn documents(operation: Operation, code: u16) -> bool {
+    code != 404 || !operation.name.starts_with("List")
 }
 
 async fn every_operation(base: &str, tally: &mut Tally) {
     let client = raw_client(base, None, token());
-    for operation in OPERATIONS {
+    for operation in operation::ALL {
         let answer = call(&client, operation).await;
         tally.check(
-            &format!("{operation} with a token"),
+            &format!("{} with a token", operation.name),
             matches!(&answer, Ok((s, h)) if (200..300).contains(s) && violations(h).is_none()),
             || format!("{answer:?}"),
         );
@@ -182,10 +177,13 @@ async fn every_operation(base: &str, tally: &mut Tally) {
 async fn forced_error_codes(base: &str, tally: &mut Tally) {
     for code in ERROR_CODES {
         let client = raw_client(base, Some(code), token());
-        for operation in OPERATIONS.into_iter().filter(|op| documents(op, code)) {
+        for operation in operation::ALL
+            .into_iter()
+            .filter(|op| documents(*op, code))
+        {
             let answer = call(&client, operation).await;
             tally.check(
-                &format!("{operation} forced to {code}"),
+                &format!("{} forced to {code}", operation.name),
                 matches!(&answer, Ok((s, h)) if *s == code && violations(h).is_none()),
                 || format!("{answer:?}"),
             );
@@ -200,7 +198,7 @@ async fn forced_error_codes(base: &str, tally: &mut Tally) {
         .await;
         let mapped = match result {
             Err(error) => {
-                Some(clouddc::error::from_generated("ShowLogsExportStatus", error, meta).await)
+                Some(clouddc::testing::from_generated(operation::STATUS.name, error, meta).await)
             }
             Ok(_) => None,
         };
@@ -217,7 +215,7 @@ async fn forced_error_codes(base: &str, tally: &mut Tally) {
 
 async fn missing_token(base: &str, tally: &mut Tally) {
     let client = raw_client(base, None, None);
-    let answer = call(&client, "ShowLogsExportStatus").await;
+    let answer = call(&client, operation::STATUS).await;
     tally.check(
         "a request without credentials is refused",
         matches!(&answer, Ok((401, _))),

@@ -1,6 +1,6 @@
 //! `clouddc logs collect`: export, wait and download for every server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -8,8 +8,9 @@ use clouddc::{Client, CollectEvent, CollectOptions, EventSink, WaitOptions};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::{Context, prepare_output_dir, write_stdout};
+use super::{prepare_output_dir, write_stdout};
 use crate::args::CollectArgs;
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt;
 use crate::progress::{Phase, Progress};
@@ -48,7 +49,10 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     let options = CollectOptions {
         output_dir: args.output_dir.clone(),
         concurrency: args.concurrency,
-        max_downloads: args.max_downloads,
+        max_downloads: args
+            .max_downloads
+            .unwrap_or(clouddc::collect::DEFAULT_MAX_DOWNLOADS)
+            .min(args.concurrency),
         download: args.check.download_options(),
         wait: WaitOptions {
             deadline: args.timeout,
@@ -88,6 +92,15 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             records.len(),
             servers.len()
         ));
+        // Every server appears in the results, the unfinished ones as
+        // interrupted: a script sees what was not done.
+        let finished: HashSet<&str> = records.iter().map(|r| r.server.as_str()).collect();
+        let unfinished: Vec<Record> = servers
+            .iter()
+            .filter(|server| !finished.contains(server.as_str()))
+            .map(|server| Record::interrupted(server.clone()))
+            .collect();
+        records.extend(unfinished);
     }
     progress.clear();
 
