@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
 //! Commands:
-//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, contract
+//! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, vendor, contract
 //!   suites (which begin with the spec lint).
 //! - `drift [--accept]`: compares the generated client, the canonical spec and the
 //!   public APIs of `clouddc` and `clouddc-auth` with their reviewed snapshots
@@ -15,6 +15,8 @@
 //!   `BENCHMARKS.md`. Not part of `ci`: nothing there depends on timing.
 //! - `soak [--servers N]`: the fault soak in release with 500 servers (`ci` runs
 //!   120 in `cargo test`); prints faults injected versus survived.
+//! - `vendor [--latest] [--spec PATH]`: the spec against the official Python SDK
+//!   (pinned, or the newest release), with the allow-list of intended differences.
 //! - `fuzz [--seconds N]`: the stable-Rust fuzz targets for N seconds (120 by
 //!   default; `ci` runs 20 in `cargo test`); prints the iterations.
 
@@ -29,6 +31,7 @@ mod shell;
 mod soak;
 mod tidy;
 mod tools;
+mod vendor;
 
 use std::process::ExitCode;
 
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         ["bench", name] => bench::run(Some(name)),
         ["soak", rest @ ..] => soak::soak(rest),
         ["fuzz", rest @ ..] => soak::fuzz(rest),
+        ["vendor", rest @ ..] => vendor::run(rest),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -59,7 +63,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|verify|status|fleet|fleet-all|sim|build] | soak [--servers N] | fuzz [--seconds N] | vendor [--latest] [--spec PATH]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {
@@ -82,6 +86,8 @@ fn ci() -> Result<(), String> {
     shell::run(shell::cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
     step("drift");
     drift::run(drift::Mode::Check)?;
+    step("vendor (the spec against the official SDK)");
+    vendor::run(&[])?;
     step("contract suites");
     contract::run(None)?;
     eprintln!("\nxtask ci: all steps passed");

@@ -112,6 +112,9 @@ pub enum Format {
 pub enum Command {
     /// Export, watch and download server log bundles
     Logs(LogsArgs),
+    /// List or show the project's physical servers
+    #[command(subcommand)]
+    Servers(crate::commands::servers::ServersCommand),
     /// Run the CloudDC simulator until Ctrl-C
     Sim(SimArgs),
     /// Print a shell completion script
@@ -156,18 +159,20 @@ pub enum LogsCommand {
 /// `logs collect`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Servers from the arguments and the file are combined; duplicates are dropped,
-keeping the first. Each archive is written to DIR as SERVER-dump.tar.gz (the id
-percent-encoded where it is not a plain name; the service never names a file),
-checked (length, and gzip unless --no-verify) before it appears there. A re-run
-writes the same names: an archive already there fails its server before the
-export, unless --overwrite.
+Servers from the arguments, the file and --all are combined; duplicates are
+dropped, keeping the first. --manage-state is applied by the service; --health,
+--tag, --dc and --rack by clouddc after paging; --alarmed asks ListAlarms.
+Each archive is written to DIR as SERVER-dump.tar.gz (the id percent-encoded
+where it is not a plain name; the service never names a file), checked (length,
+and gzip unless --no-verify) before it appears there. A re-run writes the same
+names: an archive already there fails its server before the export, unless
+--overwrite.
 Each phase has its own bound: --request-timeout each export and status request,
 --timeout the wait for the export to finish, and a download ends when it stalls
 for the read timeout (120 s) or breaks more often than it may resume.")]
 pub struct CollectArgs {
     /// Server ids
-    #[arg(value_name = "SERVER", required_unless_present = "servers_file")]
+    #[arg(value_name = "SERVER", required_unless_present_any = ["servers_file", "all"])]
     pub servers: Vec<String>,
     /// A file of server ids, one a line; '#' starts a comment; '-' reads stdin
     #[arg(long, value_name = "FILE")]
@@ -187,6 +192,15 @@ pub struct CollectArgs {
     pub timeout: Duration,
     #[command(flatten)]
     pub check: CheckArgs,
+    /// Also every server the inventory lists, narrowed by the filters below
+    #[arg(long)]
+    pub all: bool,
+    /// Print the servers that would be collected and stop (no export is started)
+    #[arg(long)]
+    pub dry_run: bool,
+    // Last: a flattened group's help heading applies to the flags after it.
+    #[command(flatten)]
+    pub filters: crate::select::FilterArgs,
 }
 
 /// How a downloaded archive is checked and placed in the output directory.
@@ -321,6 +335,13 @@ pub struct SimArgs {
     /// Requests per second allowed per credential before answering 429 [default: no limit]
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
+    /// Serve a seeded inventory of N servers (srv-0001..); exports of other ids then
+    /// answer 404 [default: 16 listed, any id exportable]
+    #[arg(long, value_name = "N")]
+    pub servers: Option<usize>,
+    /// Hold every response back this long, standing in for a WAN, e.g. 50ms
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
 }
 
 /// `clouddc completions`.

@@ -12,6 +12,7 @@
 //! - [`text`]: the one sanitiser between service or user strings and the
 //!   terminal;
 //! - [`servers`]: the server list and the servers file;
+//! - [`select`]: the inventory filters and the servers they select;
 //! - [`progress`]: bars on a terminal, state-change lines elsewhere;
 //! - [`summary`]: the per-server results, as text or JSON;
 //! - [`interrupt`], [`exit`], [`logging`]: signals, exit statuses, diagnostics.
@@ -25,6 +26,7 @@ mod exit;
 mod interrupt;
 mod logging;
 mod progress;
+mod select;
 mod servers;
 mod settings;
 mod size;

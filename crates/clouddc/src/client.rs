@@ -54,6 +54,11 @@ impl Client {
         Self { inner }
     }
 
+    /// The shared state, for the operations defined in other modules.
+    pub(crate) fn inner(&self) -> &ClientInner {
+        &self.inner
+    }
+
     /// How each request is retried; the flows above derive theirs from it.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
@@ -148,7 +153,7 @@ impl Client {
     /// body. The transport's read timeout restarts with every byte, so a body
     /// trickling a byte every few seconds would otherwise hold the call, and
     /// its `collect` slot, for ever.
-    async fn within_request_timeout<T>(
+    pub(crate) async fn within_request_timeout<T>(
         &self,
         operation: &'static str,
         request: impl Future<Output = Result<T, Error>>,
@@ -244,7 +249,7 @@ impl Client {
 /// Turns a generated call's result into ours. A 2xx the spec does not list for
 /// the operation (a 200 instead of 202) is still decoded: the service's answer
 /// matters more than the documented code.
-async fn decode<T: DeserializeOwned>(
+pub(crate) async fn decode<T: DeserializeOwned>(
     operation: &'static str,
     result: Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>,
     meta: ReceivedMeta,

@@ -25,6 +25,8 @@
 //!   simulator, from `clouddc_auth`, and the reqwest signing adapter;
 //! - [`tolerant`]: the wire types that accept every form the vendor has shipped;
 //! - [`error`]: one error type with the status and request id of each failure;
+//! - [`inventory`] and [`states`]: the project's servers, alarms and events,
+//!   paged as streams, with open state enums;
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
 //!   [`validate`], [`retry`], [`transport`], [`endpoint`], [`operation`] and
 //!   [`config`].
@@ -39,12 +41,14 @@ pub mod endpoint;
 pub mod error;
 pub mod generated;
 pub mod hooks;
+pub mod inventory;
 pub mod operation;
 mod printable;
 pub mod resource_id;
 pub mod response_meta;
 pub mod retry;
 pub mod signing;
+pub mod states;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
@@ -61,8 +65,10 @@ pub use credentials::{Credentials, Secret};
 pub use download::{DownloadOptions, DownloadProgress, Downloaded, LowSpeed};
 pub use error::{ApiError, Error};
 pub use generated::types;
+pub use inventory::{AlarmQuery, EventQuery, ServerQuery};
 pub use resource_id::ResourceId;
 pub use retry::RetryPolicy;
+pub use states::{EventLevel, HealthState, ManageState, OperationState, PowerState};
 pub use tolerant::{CreatedAt, ExportStatus, Percentage, PercentageError, StatusKind};
 pub use transport::TransportOptions;
 pub use validate::IdArgument;

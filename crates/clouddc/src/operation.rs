@@ -1,4 +1,4 @@
-//! The spec's three operations, named once: by their `operationId` (what
+//! The spec's operations, named once: by their `operationId` (what
 //! errors and logs say) and by the id progenitor gives the hooks
 //! (`OperationInfo::operation_id`, the method's name).
 
@@ -29,8 +29,40 @@ pub const DOWNLOAD: Operation = Operation {
     generated_id: "download_server_logs",
 };
 
+/// `GET .../physicalservers`: the project's servers, a page at a time.
+pub const LIST_SERVERS: Operation = Operation {
+    name: "ListServers",
+    generated_id: "list_servers",
+};
+
+/// `GET .../physicalservers/{id}`: one server.
+pub const SHOW_SERVER: Operation = Operation {
+    name: "ShowServer",
+    generated_id: "show_server",
+};
+
+/// `GET .../physicalservers/alarms`: alarms, a page at a time.
+pub const LIST_ALARMS: Operation = Operation {
+    name: "ListAlarms",
+    generated_id: "list_alarms",
+};
+
+/// `GET .../physicalservers/events`: events, a page at a time.
+pub const LIST_EVENTS: Operation = Operation {
+    name: "ListEvents",
+    generated_id: "list_events",
+};
+
 /// Every operation of the spec.
-pub const ALL: [Operation; 3] = [EXPORT, STATUS, DOWNLOAD];
+pub const ALL: [Operation; 7] = [
+    EXPORT,
+    STATUS,
+    DOWNLOAD,
+    LIST_SERVERS,
+    SHOW_SERVER,
+    LIST_ALARMS,
+    LIST_EVENTS,
+];
 
 #[cfg(test)]
 mod tests {

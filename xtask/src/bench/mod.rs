@@ -9,6 +9,7 @@
 mod build;
 mod download;
 mod fleet;
+mod fleet_all;
 mod harness;
 mod memory;
 mod sim;
@@ -24,7 +25,14 @@ use crate::shell;
 
 /// The benchmarks, in the order a full run takes them.
 const NAMES: &[&str] = &[
-    "download", "memory", "verify", "status", "fleet", "sim", "build",
+    "download",
+    "memory",
+    "verify",
+    "status",
+    "fleet",
+    "fleet-all",
+    "sim",
+    "build",
 ];
 
 /// How long a benchmark waits for other work on the machine to stop.
@@ -159,6 +167,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
             "verify" => verify::run(&mut context),
             "status" => status::run(&mut context),
             "fleet" => fleet::run(&mut context),
+            "fleet-all" => fleet_all::run(&mut context),
             "sim" => sim::run(&mut context),
             "build" => build::run(&mut context),
             _ => unreachable!("names are checked above"),

@@ -4,6 +4,7 @@ mod collect;
 mod completions;
 mod download;
 mod export;
+pub mod servers;
 mod sim;
 mod status;
 
@@ -41,6 +42,10 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<Exit, CliError> {
                 LogsCommand::Status(args) => status::run(client, &args, &context).await,
                 LogsCommand::Download(args) => download::run(client, &args, &context).await,
             }
+        }
+        Command::Servers(command) => {
+            let connection = connect(&cli.connection, |line| context.inform(line)).await?;
+            servers::run(&connection.client, &command, &context).await
         }
     }
 }

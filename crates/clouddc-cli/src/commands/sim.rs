@@ -37,6 +37,16 @@ fn config(args: SimArgs, accepts: SimulatorSettings) -> Result<SimConfig, CliErr
         .map_err(|e| CliError::Config(format!("invalid --faults: {e}")))?;
     config.seed = args.seed;
     config.rate_limit = args.rate_limit;
+    config.latency = args.latency;
+    if let Some(count) = args.servers {
+        if count > SimConfig::MAX_INVENTORY {
+            return Err(CliError::Config(format!(
+                "invalid --servers {count}: at most {}",
+                SimConfig::MAX_INVENTORY
+            )));
+        }
+        config = config.with_inventory(count);
+    }
     Ok(config)
 }
 
