@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cli_support::{Sim, SimOptions, json, run};
 use clouddc::HealthState;
-use clouddc::types::PhysicalServer;
+use clouddc_sim::inventory_wire::PhysicalServer;
 use serde_json::Value;
 
 fn fleet(servers: usize) -> Sim {
@@ -214,7 +214,7 @@ fn alarmed_selects_the_servers_with_an_alarm_in_the_window() {
         .alarms
         .iter()
         .filter(|a| a.begin_time.is_some_and(|t| t >= now - since_ms))
-        .filter(|a| a.alarm_level.as_ref().is_some_and(|l| l.get() == 1))
+        .filter(|a| a.alarm_level.as_ref().is_some_and(|l| l.0.get() == 1))
         .flat_map(|a| a.metric.iter().flat_map(|m| m.dimensions.iter()))
         .filter_map(|d| d.value.clone())
         .collect();

@@ -113,8 +113,7 @@ pub enum Command {
     /// Export, watch and download server log bundles
     Logs(LogsArgs),
     /// List or show the project's physical servers
-    #[command(subcommand)]
-    Servers(crate::commands::servers::ServersCommand),
+    Servers(ServersArgs),
     /// Run the CloudDC simulator until Ctrl-C
     Sim(SimArgs),
     /// Print a shell completion script
@@ -132,11 +131,25 @@ pub struct LogsArgs {
     pub command: LogsCommand,
 }
 
+/// `clouddc servers ...`: the output format (here, as for `logs`, where it
+/// does something) and the command.
+#[derive(Debug, Args)]
+pub struct ServersArgs {
+    /// How results are printed on stdout: text for people, json for programs [default: text]
+    #[arg(long, global = true, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+    /// Which `servers` command.
+    #[command(subcommand)]
+    pub command: crate::commands::servers::ServersCommand,
+}
+
 impl Cli {
-    /// The format of results: `--format` after `logs` wins over one before it.
+    /// The format of results: `--format` after `logs` or `servers` wins over
+    /// one before it.
     pub fn format(&self) -> Format {
         let after = match &self.command {
             Command::Logs(logs) => logs.format,
+            Command::Servers(servers) => servers.format,
             _ => None,
         };
         after.or(self.format).unwrap_or(Format::Text)
@@ -147,7 +160,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
     /// Export, wait for and download the logs of every server (the main job)
-    Collect(CollectArgs),
+    Collect(Box<CollectArgs>),
     /// Start a log export on one server and print the task
     Export(ExportArgs),
     /// Print an export task's status, or watch it until it ends

@@ -5,11 +5,12 @@
 //! rebuild the fleet the simulator serves from its settings, and a fleet of any
 //! size costs one pass at start.
 
-use clouddc::types::{
-    AlarmHistory, AlarmLevel, Dimension, EventInfo, HardwareSummary, Location, Metric,
+use clouddc_auth::states::{HealthState, ManageState, OperationState, PowerState};
+
+use crate::inventory_wire::{
+    AlarmHistory, AlarmLevel, Dimension, EventInfo, FrozenState, HardwareSummary, Location, Metric,
     PhysicalServer, Tag,
 };
-use clouddc::{HealthState, ManageState, OperationState, PowerState};
 
 /// Servers per rack; racks fill up in id order.
 pub const SERVERS_PER_RACK: usize = 20;
@@ -174,7 +175,7 @@ fn server(index: usize, count: usize, seed: u64, project: &str) -> PhysicalServe
         project_id: Some(project.to_owned()),
         domain_id: Some("0a1b2c3d4e5f60718293a4b5c6d7e8f9".into()),
         manage_state: Some(manage),
-        frozen_state: Some(clouddc::types::FrozenState(0)),
+        frozen_state: Some(FrozenState(0)),
         power_state: Some(power),
         operation_state: Some(operation),
         health_state: Some(health),
@@ -238,7 +239,10 @@ fn alarms_of(server: &PhysicalServer, index: usize, seed: u64, now_ms: i64) -> V
                     .into(),
                 ),
                 alarm_status: Some(status.into()),
-                alarm_level: AlarmLevel::try_from(level.to_string()).ok(),
+                alarm_level: u32::try_from(level)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new)
+                    .map(AlarmLevel),
                 begin_time: Some(begin),
                 end_time: (status == "ok").then_some(begin + 600_000),
                 last_alarm_time: Some(begin),

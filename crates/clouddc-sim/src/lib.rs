@@ -36,6 +36,7 @@ mod config;
 mod dialect;
 mod faults;
 pub mod inventory;
+pub mod inventory_wire;
 mod limits;
 mod listing;
 mod server;

@@ -6,8 +6,11 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use clouddc::types::{ListAlarmsResponse, ListEventsResponse, ListServersResponse, PageInfo};
-use clouddc::{EventLevel, ManageState};
+use clouddc_auth::states::{EventLevel, ManageState};
+
+use crate::inventory_wire::{
+    ListAlarmsResponse, ListEventsResponse, ListServersResponse, PageInfo, PhysicalServer,
+};
 
 use crate::inventory::HISTORY_MS;
 use crate::server::{Shared, admit, bad_path, error, not_found, path_and_query};
@@ -179,9 +182,7 @@ pub(crate) async fn list_servers(
     };
     let inventory = &state.inventory;
     let start = param(&params, "marker").map_or(0, |marker| inventory.after(marker));
-    let matching = |s: &&clouddc::types::PhysicalServer| {
-        manage_state.is_none() || s.manage_state == manage_state
-    };
+    let matching = |s: &&PhysicalServer| manage_state.is_none() || s.manage_state == manage_state;
     let count = inventory.servers.iter().filter(matching).count();
     let mut rest = inventory.servers[start.min(inventory.servers.len())..]
         .iter()
@@ -300,7 +301,7 @@ pub(crate) async fn list_alarms(
                 && level.is_none_or(|l| {
                     a.alarm_level
                         .as_ref()
-                        .is_some_and(|al| i64::from(al.get()) == l)
+                        .is_some_and(|al| i64::from(al.0.get()) == l)
                 })
                 && status.is_none_or(|s| a.alarm_status.as_deref() == Some(s))
                 && record.is_none_or(|r| a.alarm_record_id == r)

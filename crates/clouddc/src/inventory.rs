@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
+use crate::IdArgument;
 use crate::client::decode;
 use crate::response_meta::{ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, with_retries};
@@ -18,7 +19,7 @@ use crate::types::{
     AlarmHistory, EpochMillisText, EventInfo, ListAlarmsResourceId, ListEventsResourceId,
     ListServersMarker, PhysicalServer,
 };
-use crate::validate::path_id;
+use crate::validate::id_argument;
 use crate::{Client, Error};
 
 /// The most records one listing yields before it gives up: far above any real
@@ -238,35 +239,39 @@ impl Client {
             op::LIST_SERVERS,
             || {
                 self.within_request_timeout(op::LIST_SERVERS, async {
-                let (result, meta) = with_received_meta(self.generated().list_servers(
-                    project,
-                    Some(limit),
-                    manage_state,
-                    marker,
-                    None,
-                ))
-                .await;
-                decode(op::LIST_SERVERS, result, meta).await
-            })
+                    let (result, meta) = with_received_meta(self.generated().list_servers(
+                        project,
+                        Some(limit),
+                        manage_state,
+                        marker,
+                        None,
+                    ))
+                    .await;
+                    decode(op::LIST_SERVERS, result, meta).await
+                })
             },
         )
         .await
     }
 
     /// One server, as `ListServers` lists it.
-    pub async fn server(&self, id: &str) -> Result<PhysicalServer, Error> {
+    pub async fn server(&self, id: impl IdArgument) -> Result<PhysicalServer, Error> {
         let project = self.inner().project.as_resource_id();
-        let id = path_id("server", id)?;
+        let id = id_argument("server", id)?;
         with_retries(
             &self.inner().retry,
             Idempotency::Safe,
             op::SHOW_SERVER,
             || {
                 self.within_request_timeout(op::SHOW_SERVER, async {
-                let (result, meta) =
-                    with_received_meta(self.generated().show_server(project, &id, None)).await;
-                decode(op::SHOW_SERVER, result, meta).await
-            })
+                    let (result, meta) = with_received_meta(self.generated().show_server(
+                        project,
+                        id.as_resource_id(),
+                        None,
+                    ))
+                    .await;
+                    decode(op::SHOW_SERVER, result, meta).await
+                })
             },
         )
         .await
@@ -322,22 +327,23 @@ impl Client {
                     op::LIST_ALARMS,
                     || {
                         client.within_request_timeout(op::LIST_ALARMS, async {
-                        let (result, meta) = with_received_meta(client.generated().list_alarms(
-                            project,
-                            level.as_ref(),
-                            None,
-                            status.as_ref(),
-                            None,
-                            from.as_ref(),
-                            std::num::NonZeroU32::new(limit),
-                            Some(i32::try_from(offset).unwrap_or(i32::MAX)),
-                            resources.as_ref(),
-                            to.as_ref(),
-                            None,
-                        ))
-                        .await;
-                        decode(op::LIST_ALARMS, result, meta).await
-                    })
+                            let (result, meta) =
+                                with_received_meta(client.generated().list_alarms(
+                                    project,
+                                    level.as_ref(),
+                                    None,
+                                    status.as_ref(),
+                                    None,
+                                    from.as_ref(),
+                                    std::num::NonZeroU32::new(limit),
+                                    Some(i32::try_from(offset).unwrap_or(i32::MAX)),
+                                    resources.as_ref(),
+                                    to.as_ref(),
+                                    None,
+                                ))
+                                .await;
+                            decode(op::LIST_ALARMS, result, meta).await
+                        })
                     },
                 )
                 .await?;
@@ -386,19 +392,20 @@ impl Client {
                     op::LIST_EVENTS,
                     || {
                         client.within_request_timeout(op::LIST_EVENTS, async {
-                        let (result, meta) = with_received_meta(client.generated().list_events(
-                            project,
-                            level.as_ref(),
-                            from.as_ref(),
-                            std::num::NonZeroU32::new(limit),
-                            Some(i32::try_from(offset).unwrap_or(i32::MAX)),
-                            server.as_ref(),
-                            to.as_ref(),
-                            None,
-                        ))
-                        .await;
-                        decode(op::LIST_EVENTS, result, meta).await
-                    })
+                            let (result, meta) =
+                                with_received_meta(client.generated().list_events(
+                                    project,
+                                    level.as_ref(),
+                                    from.as_ref(),
+                                    std::num::NonZeroU32::new(limit),
+                                    Some(i32::try_from(offset).unwrap_or(i32::MAX)),
+                                    server.as_ref(),
+                                    to.as_ref(),
+                                    None,
+                                ))
+                                .await;
+                            decode(op::LIST_EVENTS, result, meta).await
+                        })
                     },
                 )
                 .await?;

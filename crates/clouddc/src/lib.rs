@@ -48,7 +48,7 @@ pub mod resource_id;
 pub mod response_meta;
 pub mod retry;
 pub mod signing;
-pub mod states;
+pub use clouddc_auth::states;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;

@@ -177,10 +177,7 @@ async fn every_operation(base: &str, tally: &mut Tally) {
 async fn forced_error_codes(base: &str, tally: &mut Tally) {
     for code in ERROR_CODES {
         let client = raw_client(base, Some(code), token());
-        for operation in operation::ALL
-            .into_iter()
-            .filter(|op| documents(*op, code))
-        {
+        for operation in operation::ALL.into_iter().filter(|op| documents(*op, code)) {
             let answer = call(&client, operation).await;
             tally.check(
                 &format!("{} forced to {code}", operation.name),

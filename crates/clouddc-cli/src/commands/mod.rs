@@ -43,9 +43,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<Exit, CliError> {
                 LogsCommand::Download(args) => download::run(client, &args, &context).await,
             }
         }
-        Command::Servers(command) => {
-            let connection = connect(&cli.connection, |line| context.inform(line)).await?;
-            servers::run(&connection.client, &command, &context).await
+        Command::Servers(servers) => {
+            let connection = connect(&settings, |line| context.inform(line)).await?;
+            servers::run(&connection.client, &servers.command, &context).await
         }
     }
 }

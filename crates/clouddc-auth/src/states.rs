@@ -2,8 +2,10 @@
 //!
 //! The SDK lists the values each state takes today; the vendor may add one at any
 //! time, and a fleet listing must not fail on the first server in a new state. Each
-//! type here replaces the one progenitor would derive (see `clouddc_codegen`'s
-//! replacements): known values get a variant, anything else is kept in `Unknown`.
+//! type here replaces the one progenitor would derive in the client (see
+//! `clouddc_codegen`'s replacements): known values get a variant, anything else is
+//! kept in `Unknown`. They live here because the simulator speaks the same
+//! vocabulary without linking the client.
 
 use std::fmt;
 use std::str::FromStr;
