@@ -25,6 +25,15 @@ fn logs_collect_help() {
 }
 
 #[test]
+fn servers_list_help() {
+    let text = help(&["servers", "list", "--help"]);
+    // Which filter the service applies and which clouddc applies is part of the help.
+    assert!(text.contains("[applied by the service]"), "{text}");
+    assert!(text.contains("[applied by clouddc after paging]"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn sim_help() {
     insta::assert_snapshot!(help(&["sim", "--help"]));
 }
@@ -36,6 +45,8 @@ fn every_command_has_help() {
         &["logs", "export", "--help"],
         &["logs", "status", "--help"],
         &["logs", "download", "--help"],
+        &["servers", "--help"],
+        &["servers", "show", "--help"],
         &["completions", "--help"],
     ] {
         let text = help(args);

@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clouddc::{
-    Client, DownloadOptions, Error, RetryPolicy, StatusKind, TransportOptions, WaitOptions,
+    Client, DownloadOptions, Error, LowSpeed, RetryPolicy, StatusKind, TransportOptions,
+    WaitOptions,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -56,6 +57,13 @@ enum Reply {
     },
     /// These bytes, then silence for this long, then the connection closes.
     Stall(Vec<u8>, Duration),
+    /// A head, then the body one byte every so often, until the client goes
+    /// away or [`CONNECTION_LIMIT`] passes.
+    Trickle {
+        head: Vec<u8>,
+        body: Vec<u8>,
+        every: Duration,
+    },
 }
 
 type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
@@ -162,6 +170,17 @@ async fn serve_one(
             let _ = stream.flush().await;
             tokio::time::sleep(silence).await;
         }
+        Reply::Trickle { head, body, every } => {
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            for byte in body {
+                tokio::time::sleep(every).await;
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
     let _ = stream.shutdown().await;
 }
@@ -267,6 +286,7 @@ fn download_options(max_resumes: u32) -> DownloadOptions {
         max_resumes,
         idle_timeout: Some(Duration::from_millis(500)),
         verify_gzip: true,
+        ..DownloadOptions::default()
     }
 }
 
@@ -853,7 +873,7 @@ async fn a_missing_content_length_is_checked_by_the_gzip_trailer() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Integrity { .. }), "{error:?}");
-    assert_eq!(listing(&nest.out()), ["srv-1-whole.tar.gz"]);
+    assert_eq!(listing(&nest.out()), ["srv-1-dump.tar.gz"]);
     nest.assert_contained();
 }
 
@@ -887,16 +907,26 @@ async fn a_lying_content_length_fails_the_download_and_leaves_nothing() {
         let error = download(&client, export, &nest.out(), &download_options(2))
             .await
             .unwrap_err();
-        assert!(
-            matches!(error, Error::Integrity { .. } | Error::Transport { .. }),
-            "{export}: {error:?}"
-        );
+        if export == "terabyte" {
+            // Over the archive size bound (64 GiB by default): refused before
+            // its body, and not asked for again.
+            assert!(
+                matches!(&error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge),
+                "{export}: {error:?}"
+            );
+        } else {
+            assert!(
+                matches!(error, Error::Integrity { .. } | Error::Transport { .. }),
+                "{export}: {error:?}"
+            );
+        }
         assert!(started.elapsed() < Duration::from_secs(10), "{export}");
         assert!(listing(&nest.out()).is_empty(), "{export}");
         nest.assert_contained();
     }
     // Three tries each (the first and two resumes), no more.
     assert_eq!(server.hits(&content_path("longer")), 3);
+    assert_eq!(server.hits(&content_path("terabyte")), 1);
 }
 
 #[tokio::test]
@@ -979,8 +1009,9 @@ async fn a_web_page_instead_of_the_archive_is_an_integrity_error() {
 }
 
 #[tokio::test]
-async fn hostile_content_disposition_names_stay_in_the_directory() {
-    // (header value as raw bytes, the name expected; `None`: the fallback).
+async fn hostile_content_disposition_names_never_name_the_file() {
+    // (header value as raw bytes, the suggestion reported; `None`: none).
+    // Whatever the header, the file is the server's: `srv-1-dump.tar.gz`.
     let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
         (
             b"attachment; filename=\"../../escape.tar.gz\"".to_vec(),
@@ -1079,14 +1110,16 @@ async fn hostile_content_disposition_names_stay_in_the_directory() {
             .unwrap_or_else(|e| panic!("{shown}: {e}"));
         assert_eq!(got.path.parent(), Some(nest.out().as_path()), "{shown}");
         let name = got.path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(name, "srv-1-dump.tar.gz", "{shown}");
+        let suggested = got.suggested_name.as_deref();
         match expected {
             Some("") => {
-                // The over-long name is cut, keeping its extension.
-                assert!(name.len() <= clouddc::content_disposition::MAX_FILE_NAME_BYTES);
-                assert!(name.ends_with("n.tar.gz"), "{name}");
+                // The over-long suggestion is cut, keeping its extension.
+                let suggested = suggested.unwrap();
+                assert!(suggested.len() <= clouddc::content_disposition::MAX_FILE_NAME_BYTES);
+                assert!(suggested.ends_with("n.tar.gz"), "{suggested}");
             }
-            Some(expected) => assert_eq!(&name, expected, "{shown}"),
-            None => assert_eq!(name, format!("srv-1-{export}.tar.gz"), "{shown}"),
+            expected => assert_eq!(suggested, *expected, "{shown}"),
         }
         assert_eq!(std::fs::read(&got.path).unwrap(), *archive, "{shown}");
         assert_eq!(listing(&nest.out()), [name], "{shown}");
@@ -1131,23 +1164,43 @@ async fn whatever_holds_the_target_name_is_never_replaced_or_followed() {
     let nest = Nest::new();
     let out = nest.out();
     let outside = nest.root.path().join("a/b/precious");
-    // A file, then a directory and a symlink pointing outside, at the names the
-    // download would take.
-    std::fs::write(out.join("srv-1-dump.tar.gz"), b"old").unwrap();
-    std::fs::create_dir(out.join("srv-1-dump.1.tar.gz")).unwrap();
-    std::os::unix::fs::symlink(&outside, out.join("srv-1-dump.2.tar.gz")).unwrap();
-    let got = download(&server.client(), "e1", &out, &download_options(0))
+    let target = out.join("srv-1-dump.tar.gz");
+    let overwrite = DownloadOptions {
+        overwrite: true,
+        ..download_options(0)
+    };
+    // A file at the name: kept, and the download fails naming it (no `.1`).
+    std::fs::write(&target, b"old").unwrap();
+    let error = download(&server.client(), "e1", &out, &download_options(0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Io { path, source, .. } if *path == target && source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    assert_eq!(listing(&out), ["srv-1-dump.tar.gz"]);
+    // A directory at the name: never replaced, even when overwriting.
+    std::fs::remove_file(&target).unwrap();
+    std::fs::create_dir(&target).unwrap();
+    assert!(
+        download(&server.client(), "e1", &out, &overwrite)
+            .await
+            .is_err()
+    );
+    assert!(target.is_dir());
+    // A symlink pointing outside: replaced when overwriting, never followed.
+    std::fs::remove_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&outside, &target).unwrap();
+    let got = download(&server.client(), "e1", &out, &overwrite)
         .await
         .unwrap();
-    assert_eq!(got.path, out.join("srv-1-dump.3.tar.gz"));
-    assert_eq!(std::fs::read(&got.path).unwrap(), *archive);
-    assert_eq!(
-        std::fs::read(out.join("srv-1-dump.tar.gz")).unwrap(),
-        b"old"
-    );
-    assert!(out.join("srv-1-dump.1.tar.gz").is_dir());
+    assert_eq!(got.path, target);
+    assert!(!std::fs::symlink_metadata(&target).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), *archive);
     assert!(!outside.exists(), "the symlink was followed");
-    assert_eq!(listing(&nest.root.path().join("a/b")), ["out"]);
+    assert_eq!(listing(&out), ["srv-1-dump.tar.gz"]);
+    nest.assert_contained();
 }
 
 /// Runs this test binary's test `name` again in a child process with [`CHILD`]
@@ -1269,4 +1322,135 @@ fn a_read_only_directory_is_an_io_error_naming_it() {
     );
     assert!(listing(&out).is_empty());
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Downloads: deadlines and bounds (issue 18, items 4 and 5).
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_download_trickling_a_byte_every_two_seconds_fails_in_bounded_time() {
+    let archive = gzip_archive(100_000);
+    let head = response(
+        "200 OK",
+        &[&format!("content-length: {}", archive.len())],
+        &[],
+    );
+    let server = Hostile::start(move |_| Reply::Trickle {
+        head: head.clone(),
+        body: archive.clone(),
+        every: Duration::from_secs(2),
+    })
+    .await;
+    let nest = Nest::new();
+    // The idle timeout never fires: a byte comes every 2 s. The floor does.
+    let options = DownloadOptions {
+        idle_timeout: Some(Duration::from_secs(10)),
+        low_speed: Some(LowSpeed {
+            bytes_per_second: 1024,
+            time: Duration::from_secs(3),
+        }),
+        ..download_options(1)
+    };
+    let started = Instant::now();
+    let error = download(&server.client(), "trickle", &nest.out(), &options)
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    match &error {
+        Error::Timeout { what, .. } => assert!(what.contains("1024 bytes/s"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    // Two bodies (the first and one resume), each cut within two 3 s windows;
+    // the server would have gone on for its 30 s connection limit.
+    assert!(elapsed < Duration::from_secs(14), "{elapsed:?}");
+    assert_eq!(server.hits(&content_path("trickle")), 2);
+    assert!(listing(&nest.out()).is_empty());
+    nest.assert_contained();
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_is_cut_at_the_size_bound_and_leaves_nothing() {
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let server = Hostile::start(move |_| Reply::Flood {
+        // No length: the body lasts as long as the server sends.
+        head: response("200 OK", &["content-type: application/octet-stream"], &[]),
+        prefix: gzip_archive(1000)[..10].to_vec(),
+        fill: 0,
+        total: 4 << 30,
+        sent: counter.clone(),
+    })
+    .await;
+    let nest = Nest::new();
+    let limit: u64 = 1 << 20;
+    // Zeros are no deflate data: with the gzip check on, it could fail the body
+    // first. Off, as with --no-verify, the bound is all that stops it.
+    let options = DownloadOptions {
+        max_archive_bytes: Some(limit),
+        verify_gzip: false,
+        ..download_options(2)
+    };
+    let started = Instant::now();
+    let error = download(&server.client(), "endless", &nest.out(), &options)
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Io { source, path, .. } => {
+            assert_eq!(source.kind(), std::io::ErrorKind::FileTooLarge);
+            assert!(source.to_string().contains(&limit.to_string()), "{source}");
+            assert_eq!(path, &nest.out());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Not asked for again; the server got no further than socket buffers allow.
+    assert_eq!(server.hits(&content_path("endless")), 1);
+    assert!(sent.load(Ordering::Relaxed) < 64 << 20);
+    assert!(listing(&nest.out()).is_empty());
+    nest.assert_contained();
+}
+
+#[tokio::test]
+async fn an_announced_length_beyond_the_bound_or_the_free_space_fails_before_the_body() {
+    // A petabyte: over the default bound, and over any disk this runs on.
+    let announced: u64 = 1 << 50;
+    let server = Hostile::start(move |_| {
+        Reply::Raw(response(
+            "200 OK",
+            &[&format!("content-length: {announced}")],
+            b"\x1f\x8b",
+        ))
+    })
+    .await;
+    let client = server.client();
+    for (bound, kind) in [
+        (
+            DownloadOptions::default().max_archive_bytes,
+            std::io::ErrorKind::FileTooLarge,
+        ),
+        (None, std::io::ErrorKind::StorageFull),
+    ] {
+        let nest = Nest::new();
+        let options = DownloadOptions {
+            max_archive_bytes: bound,
+            ..download_options(2)
+        };
+        let error = download(&client, "huge", &nest.out(), &options)
+            .await
+            .unwrap_err();
+        match &error {
+            Error::Io { source, .. } => {
+                assert_eq!(source.kind(), kind, "{source}");
+                assert!(
+                    source.to_string().contains(&announced.to_string()),
+                    "{source}"
+                );
+            }
+            other => panic!("{kind:?}: {other:?}"),
+        }
+        assert!(listing(&nest.out()).is_empty());
+        nest.assert_contained();
+    }
+    assert_eq!(server.hits(&content_path("huge")), 2);
 }

@@ -8,14 +8,17 @@
 //! 3. both directions through a validating proxy: `prism proxy --errors` in front
 //!    of the simulator, the full `clouddc logs collect` through it;
 //! 4. server fuzzing: schemathesis against the simulator, all checks;
-//! 5. breaking changes: openapi-diff against `openapi/baseline/clouddc.yaml`.
+//! 5. breaking changes: openapi-diff against `openapi/baseline/clouddc.yaml`;
+//! 6. the official Python SDK's export, status and download against the simulator;
+//! 7. the official Python SDK pages through the simulator's inventory, and its
+//!    list equals `clouddc servers list --format json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::process::{Background, free_port};
-use crate::{lint, shell, tools};
+use crate::process::{self, Background, free_port};
+use crate::{lint, shell, tools, vendor};
 
 /// The project, token and ids the suites use against the simulator.
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
@@ -40,7 +43,7 @@ fn binary(name: &str) -> PathBuf {
 type Suite = fn() -> Result<(), String>;
 
 /// The suites, in the order `cargo xtask contract` runs them.
-const SUITES: [(&str, Suite); 6] = [
+const SUITES: [(&str, Suite); 7] = [
     ("spec lint (redocly recommended-strict)", lint::run),
     ("client against prism mock --errors", client_against_mock),
     (
@@ -55,6 +58,10 @@ const SUITES: [(&str, Suite); 6] = [
     (
         "the official Python SDK against the simulator (AK/SK)",
         python_sdk_against_simulator,
+    ),
+    (
+        "the official Python SDK's server list equals clouddc's",
+        python_sdk_lists_servers,
     ),
 ];
 
@@ -131,17 +138,9 @@ fn simulator(extra: &[&str]) -> Result<(Background, String), String> {
 /// Starts `clouddc sim` on a free port with exactly `flags` (besides the
 /// address and project).
 fn simulator_with(flags: &[&str]) -> Result<(Background, String), String> {
-    let mut command = Command::new(binary("clouddc"));
-    command
-        .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
-        .args(flags);
-    let (sim, line) =
-        Background::start_reading_first_line("clouddc sim", &mut command, Duration::from_secs(30))?;
-    let url = line
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line from clouddc sim: {line:?}"))?
-        .to_string();
-    Ok((sim, url))
+    let mut command = process::simulator(Command::new(binary("clouddc")), PROJECT);
+    command.args(flags);
+    Background::start_listening("clouddc sim", &mut command, Duration::from_secs(30))
 }
 
 fn collect_through_proxy() -> Result<(), String> {
@@ -157,29 +156,56 @@ fn collect_through_proxy() -> Result<(), String> {
     let prism_url = format!("http://127.0.0.1:{port}");
     let mut tee = Command::new(binary("contract-tee-proxy"));
     tee.args([&prism_url, &sim_url]);
-    let (_tee, line) = Background::start_reading_first_line(
-        "contract-tee-proxy",
-        &mut tee,
-        Duration::from_secs(30),
-    )?;
-    let tee_url = line
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line from contract-tee-proxy: {line:?}"))?
-        .to_string();
+    let (_tee, tee_url) =
+        Background::start_listening("contract-tee-proxy", &mut tee, Duration::from_secs(30))?;
     let out = target_dir().join("proxy-logs");
     let _ = std::fs::remove_dir_all(&out);
-    let servers = ["srv-0001", "srv-0002", "srv-0003"];
+    let connection = [
+        "--endpoint",
+        &tee_url,
+        "--project-id",
+        PROJECT,
+        "--token",
+        TOKEN,
+    ];
+    // The inventory operations, both directions validated: every page of
+    // servers, one server, and the alarms of the last 30 days.
+    for inventory in [
+        &["servers", "list", "--health", "OK"][..],
+        &["servers", "show", "srv-0002"],
+        &[
+            "logs",
+            "collect",
+            "--all",
+            "--alarmed",
+            "--since",
+            "30d",
+            "--dry-run",
+        ],
+    ] {
+        let output = Command::new(binary("clouddc"))
+            .args(connection)
+            .args(inventory)
+            .output()
+            .map_err(|e| format!("cannot run clouddc: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "clouddc {} through the proxy failed ({}):\n{}",
+                inventory.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    // The default simulator's 16 servers, of which these four are Critical or
+    // Warning: the export flow for ids given, from the inventory, and both.
+    let servers = ["srv-0001", "srv-0002", "srv-0003", "srv-0004", "srv-0008"];
     let output = Command::new(binary("clouddc"))
+        .args(connection)
         .args([
-            "--endpoint",
-            &tee_url,
-            "--project-id",
-            PROJECT,
-            "--token",
-            TOKEN,
+            "--format", "json", "logs", "collect", "srv-0001", "srv-0002", "srv-0003",
         ])
-        .args(["--format", "json", "logs", "collect"])
-        .args(servers)
+        .args(["--all", "--health", "Critical", "--health", "Warning"])
         .arg("-o")
         .arg(&out)
         .output()
@@ -209,7 +235,7 @@ fn collect_through_proxy() -> Result<(), String> {
     }
     let seen = count_in_file(&target_dir().join("prism-proxy.log"), "Request received")?;
     // Each server needs at least an export, a status call and a download.
-    if seen < 3 * servers.len() {
+    if seen < 3 * servers.len() + 3 {
         return Err(format!(
             "prism saw only {seen} requests for {} servers; the flow bypassed it",
             servers.len()
@@ -280,10 +306,13 @@ fn fuzz_simulator() -> Result<(), String> {
     // without checks of their own: the `ignored_auth` check's probes (no
     // token, a wrong token, a wrong `Authorization`; three per operation,
     // each answered 401), as `--report ndjson` shows.
+    // The first line that starts with a count: warnings also say "generated".
     let generated = stdout
         .lines()
-        .find_map(|l| l.trim().split_once(" generated"))
-        .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+        .find_map(|l| {
+            let (n, _) = l.trim().split_once(" generated")?;
+            n.trim().parse::<u64>().ok()
+        })
         .ok_or_else(|| format!("no case count in schemathesis's output:\n{stdout}"))?;
     if generated < FUZZ_MIN_CASES {
         return Err(format!(
@@ -311,6 +340,85 @@ fn breaking_changes() -> Result<(), String> {
     eprintln!("{}", stdout.lines().take(5).collect::<Vec<_>>().join("\n"));
     Ok(())
 }
+
+/// The official SDK, unmodified, pages through 2,500 servers 1,000 at a time and
+/// 35 servers 10 at a time (3 and 4 pages), and its list must equal
+/// `clouddc servers list --format json` field for field.
+fn python_sdk_lists_servers() -> Result<(), String> {
+    const AK: &str = "SDKLISTAK";
+    const SK: &str = "sdk-list-sk";
+    let python = vendor::pinned_python()?;
+    let script = shell::workspace_root().join("xtask/vendor/sdk_list_servers.py");
+    for (servers, limit) in [("2500", "1000"), ("35", "10")] {
+        let (_sim, url) = simulator_with(&["--ak", AK, "--sk", SK, "--servers", servers])?;
+        let sdk = Command::new(&python)
+            .arg(&script)
+            .args([url.as_str(), AK, SK, PROJECT, limit])
+            .output()
+            .map_err(|e| format!("cannot run the Python SDK: {e}"))?;
+        if !sdk.status.success() {
+            return Err(format!(
+                "the official SDK could not list the servers:\n{}",
+                String::from_utf8_lossy(&sdk.stderr)
+            ));
+        }
+        let ours = Command::new(binary("clouddc"))
+            .args([
+                "--endpoint",
+                &url,
+                "--project-id",
+                PROJECT,
+                "--ak",
+                AK,
+                "--sk",
+                SK,
+            ])
+            .args(["--format", "json", "servers", "list"])
+            .output()
+            .map_err(|e| format!("cannot run clouddc: {e}"))?;
+        if !ours.status.success() {
+            return Err(format!(
+                "clouddc servers list failed:\n{}",
+                String::from_utf8_lossy(&ours.stderr)
+            ));
+        }
+        let sdk_file = target_dir().join(format!("sdk-list-{servers}.json"));
+        let ours_file = target_dir().join(format!("clouddc-list-{servers}.json"));
+        for (path, bytes) in [(&sdk_file, &sdk.stdout), (&ours_file, &ours.stdout)] {
+            std::fs::write(path, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        let compare = Command::new(&python)
+            .args(["-c", COMPARE_LISTS_PY])
+            .arg(&sdk_file)
+            .arg(&ours_file)
+            .output()
+            .map_err(|e| format!("cannot run python: {e}"))?;
+        let verdict = String::from_utf8_lossy(&compare.stdout);
+        if !compare.status.success() {
+            return Err(format!(
+                "the official SDK's list and clouddc's differ ({servers} servers):\n{verdict}{}",
+                String::from_utf8_lossy(&compare.stderr)
+            ));
+        }
+        eprintln!(
+            "sdk list: {servers} servers at limit {limit}: {}",
+            verdict.trim()
+        );
+    }
+    Ok(())
+}
+
+/// Compares the SDK's `{"servers", "pages"}` with clouddc's `{"servers"}`.
+const COMPARE_LISTS_PY: &str = r#"
+import json, sys
+sdk, ours = (json.load(open(path)) for path in sys.argv[1:3])
+assert sdk["pages"] >= 3, f"only {sdk['pages']} pages"
+assert sdk["servers"] == ours["servers"], next(
+    (a, b) for a, b in zip(sdk["servers"], ours["servers"]) if a != b
+) if len(sdk["servers"]) == len(ours["servers"]) else (len(sdk["servers"]), len(ours["servers"]))
+print(f"{len(sdk['servers'])} servers in {sdk['pages']} pages, equal field for field")
+"#;
 
 /// `cargo xtask baseline`: makes the current spec the released baseline.
 pub fn update_baseline() -> Result<(), String> {

@@ -2,10 +2,11 @@
 //!
 //! Commands:
 //! - `ci`: everything CI checks, in order: fmt, clippy, the client-only CLI
-//!   build, docs, tests, drift, packaging and the downstream consumer, contract
+//!   build, docs, tests, drift, vendor, packaging and the downstream consumer, contract
 //!   suites (which begin with the spec lint).
 //! - `drift [--accept]`: compares the generated client, the canonical spec and the
-//!   public API of `clouddc` with their reviewed snapshots.
+//!   public APIs of `clouddc` and `clouddc-auth` with their reviewed snapshots
+//!   (insta assertions in `drift`'s tests, run in a child `cargo test`).
 //! - `lint`: lints the spec with `@redocly/cli` (installed into `.tools/`).
 //! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
 //! - `baseline`: makes the current spec the released baseline of the breaking-change check.
@@ -19,6 +20,8 @@
 //!   `BENCHMARKS.md`. Not part of `ci`: nothing there depends on timing.
 //! - `soak [--servers N]`: the fault soak in release with 500 servers (`ci` runs
 //!   120 in `cargo test`); prints faults injected versus survived.
+//! - `vendor [--latest] [--spec PATH]`: the spec against the official Python SDK
+//!   (pinned, or the newest release), with the allow-list of intended differences.
 //! - `fuzz [--seconds N]`: the stable-Rust fuzz targets for N seconds (120 by
 //!   default; `ci` runs 20 in `cargo test`); prints the iterations.
 
@@ -28,11 +31,14 @@ mod contract;
 mod drift;
 mod lint;
 mod process;
+#[cfg(test)]
 mod public_api;
 mod shell;
 mod soak;
+mod tidy;
 mod tools;
 mod vectors;
+mod vendor;
 
 use std::process::ExitCode;
 
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         ["bench", name] => bench::run(Some(name)),
         ["soak", rest @ ..] => soak::soak(rest),
         ["fuzz", rest @ ..] => soak::fuzz(rest),
+        ["vendor", rest @ ..] => vendor::run(rest),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -65,7 +72,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | consumer | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | consumer | bench [download|memory|verify|status|fleet|fleet-all|sim|build] | soak [--servers N] | fuzz [--seconds N] | vendor [--latest] [--spec PATH]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {
@@ -96,6 +103,8 @@ fn ci() -> Result<(), String> {
     shell::run(shell::cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
     step("drift");
     drift::run(drift::Mode::Check)?;
+    step("vendor (the spec against the official SDK)");
+    vendor::run(&[])?;
     step("cargo package, and a consumer built from the packages");
     consumer::run()?;
     step("contract suites");

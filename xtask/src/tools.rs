@@ -55,7 +55,7 @@ fn installed_pip_version(package: &str) -> Option<String> {
 }
 
 /// Creates the venv at `venv` unless it exists; returns its Python.
-fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
+pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
     let python = venv.join("bin/python");
     if !python.exists() {
         eprintln!("creating {}", venv.display());
@@ -65,7 +65,7 @@ fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
 }
 
 /// `python -m pip install --quiet ARGS`, quietly, into `python`'s venv.
-fn pip_install(python: &Path, args: &[&OsStr]) -> Result<(), String> {
+pub(crate) fn pip_install(python: &Path, args: &[&OsStr]) -> Result<(), String> {
     shell::run(
         Command::new(python)
             .args([

@@ -30,10 +30,15 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// The servers to collect: the arguments first, then the file's (`-` reads
-/// stdin), duplicates dropped keeping the first occurrence. Ids are not checked
+/// stdin), then those `selected` from the inventory, duplicates dropped keeping
+/// the first occurrence. Ids are not checked
 /// here: the library rejects a bad one for that server alone, and the summary
 /// says why.
-pub fn gather(arguments: &[String], file: Option<&Path>) -> Result<Vec<String>, CliError> {
+pub fn gather(
+    arguments: &[String],
+    file: Option<&Path>,
+    selected: Vec<String>,
+) -> Result<Vec<String>, CliError> {
     let from_file = match file {
         None => Vec::new(),
         Some(path) => parse_servers_file(&read(path)?),
@@ -43,10 +48,14 @@ pub fn gather(arguments: &[String], file: Option<&Path>) -> Result<Vec<String>, 
         .iter()
         .cloned()
         .chain(from_file)
+        .chain(selected)
         .filter(|server| seen.insert(server.clone()))
         .collect();
     if servers.is_empty() {
         return Err(CliError::Config(match file {
+            None if arguments.is_empty() => {
+                "no servers to collect: the inventory has none that pass the filters".into()
+            }
             Some(path) => format!(
                 "no servers to collect: {} lists none; give SERVER arguments or ids in the file, one a line",
                 path.display()
@@ -96,7 +105,7 @@ mod tests {
             "srv-1".to_string(),
         ];
         assert_eq!(
-            gather(&args, Some(&file)).unwrap(),
+            gather(&args, Some(&file), Vec::new()).unwrap(),
             ["srv-1", "srv-2", "srv-3"]
         );
     }
@@ -107,11 +116,11 @@ mod tests {
         let empty = dir.path().join("empty.txt");
         std::fs::write(&empty, "# nothing\n\n").unwrap();
         assert!(matches!(
-            gather(&[], Some(&empty)),
+            gather(&[], Some(&empty), Vec::new()),
             Err(CliError::Config(_))
         ));
         assert!(matches!(
-            gather(&[], Some(&dir.path().join("missing"))),
+            gather(&[], Some(&dir.path().join("missing")), Vec::new()),
             Err(CliError::Read { .. })
         ));
     }

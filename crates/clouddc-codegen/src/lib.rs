@@ -68,6 +68,13 @@ fn settings() -> GenerationSettings {
         ("ExportStatus", "crate::tolerant::ExportStatus"),
         ("Percentage", "crate::tolerant::Percentage"),
         ("CreatedAt", "crate::tolerant::CreatedAt"),
+        // The inventory's states: open enums, so a state the vendor adds later is
+        // kept rather than failing a whole page.
+        ("ManageState", "crate::states::ManageState"),
+        ("HealthState", "crate::states::HealthState"),
+        ("PowerState", "crate::states::PowerState"),
+        ("OperationState", "crate::states::OperationState"),
+        ("EventLevel", "crate::states::EventLevel"),
     ] {
         settings.with_replacement(name, path, [TypeImpl::Display].into_iter());
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clouddc::Secret;
+use clouddc_auth::Secret;
 
 use crate::dialect::Dialect;
 use crate::faults::FaultSpec;
@@ -44,8 +44,13 @@ pub struct SimConfig {
     pub max_tasks: usize,
     /// How many downloads may stream at once; more answer 429.
     pub max_downloads: usize,
-    /// The servers that exist; `None` means every well-formed id does.
+    /// The servers whose logs can be exported; `None` means every well-formed
+    /// id can, whether or not the inventory lists it.
     pub servers: Option<Vec<String>>,
+    /// How many servers the inventory operations list (`srv-0001`, ...).
+    pub inventory: usize,
+    /// How long every response is held back, standing in for a WAN.
+    pub latency: Duration,
     /// How long a stalled download stays silent before its connection drops.
     pub stall_for: Duration,
     /// How long a slow response is held back.
@@ -71,6 +76,8 @@ impl Default for SimConfig {
             max_tasks: 100_000,
             max_downloads: 512,
             servers: None,
+            inventory: Self::DEFAULT_INVENTORY,
+            latency: Duration::ZERO,
             stall_for: Duration::from_secs(30),
             slow_for: Duration::from_millis(1500),
             max_clock_skew: Duration::from_secs(15 * 60),
@@ -83,10 +90,29 @@ impl SimConfig {
     /// up to 8 GiB per member.
     pub const MAX_ARCHIVE_BYTES: u64 = 8 * 1024 * 1024 * 1024 - 64 * 1024 * 1024;
 
+    /// The size of the default inventory: enough for every README example.
+    pub const DEFAULT_INVENTORY: usize = 16;
+
+    /// The largest inventory, which the simulator builds in memory at start.
+    pub const MAX_INVENTORY: usize = 100_000;
+
+    /// An inventory of `count` servers that is also the set of exportable
+    /// servers: an export of an id the inventory does not list answers 404, as
+    /// the service would.
+    pub fn with_inventory(mut self, count: usize) -> Self {
+        self.inventory = count;
+        self.servers = Some(
+            (1..=count)
+                .map(|index| crate::inventory::server_id(index, count))
+                .collect(),
+        );
+        self
+    }
+
     /// Checks the settings before anything binds.
     pub(crate) fn validate(&self) -> Result<(), crate::SimError> {
         let bad = |what: &'static str, why: String| Err(crate::SimError::Config { what, why });
-        if clouddc::validate::validate_id("project_id", &self.project_id).is_err() {
+        if clouddc_auth::path_id(&self.project_id).is_err() {
             return bad(
                 "project_id",
                 "must be 1 to 128 characters, not . or ..".into(),
@@ -105,6 +131,12 @@ impl SimConfig {
         }
         if self.max_tasks == 0 || self.max_downloads == 0 {
             return bad("max_tasks/max_downloads", "must be at least 1".into());
+        }
+        if self.inventory > Self::MAX_INVENTORY {
+            return bad(
+                "inventory",
+                format!("must be at most {} servers", Self::MAX_INVENTORY),
+            );
         }
         if self.ak_sk.iter().any(|(ak, _)| ak.is_empty()) {
             return bad("ak_sk", "an access key must not be empty".into());
@@ -131,6 +163,8 @@ impl fmt::Debug for SimConfig {
             .field("max_tasks", &self.max_tasks)
             .field("max_downloads", &self.max_downloads)
             .field("servers", &self.servers.as_ref().map(Vec::len))
+            .field("inventory", &self.inventory)
+            .field("latency", &self.latency)
             .finish_non_exhaustive()
     }
 }

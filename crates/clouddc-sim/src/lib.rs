@@ -1,7 +1,8 @@
 //! A faithful, stateful simulator of CloudDC's log-export service.
 //!
-//! It serves exactly the three operations of `openapi/clouddc.yaml` with the
-//! service's quirks: token and AK/SK authentication bound to one project,
+//! It serves exactly the operations of `openapi/clouddc.yaml` with the
+//! service's quirks: a seeded inventory of servers, alarms and events paged as
+//! the service pages them, token and AK/SK authentication bound to one project,
 //! asynchronous export tasks in any of the vendor's dialects, deterministic
 //! `tar.gz` archives streamed with `Range` support, a per-credential token
 //! bucket, and seeded fault injection.
@@ -22,6 +23,10 @@
 //! - downloading a task that has not completed answers 404 (the archive does
 //!   not exist yet), one that failed answers 404 as well;
 //! - finished tasks expire [`SimConfig::task_ttl`] after they finish, then 404;
+//! - the inventory lists [`SimConfig::inventory`] servers; exports of ids it
+//!   does not list answer 404 only when [`SimConfig::servers`] says which exist
+//!   ([`SimConfig::with_inventory`], `clouddc sim --servers N`), so ad-hoc ids keep
+//!   working against a default simulator;
 //! - errors are ordered as the gateway orders them: 401, then 403 (project),
 //!   then 400 (malformed ids or body), then 404, then 429 (limits).
 
@@ -32,7 +37,10 @@ mod auth;
 mod config;
 mod dialect;
 mod faults;
+pub mod inventory;
+pub mod inventory_wire;
 mod limits;
+mod listing;
 mod server;
 mod tasks;
 pub mod wire;
@@ -44,6 +52,7 @@ pub use archive::ArchiveLayout;
 pub use config::{DEFAULT_PROJECT_ID, SimConfig};
 pub use dialect::{Dialect, Stage, UnknownDialect};
 pub use faults::{FaultCounts, FaultKind, FaultSpec, FaultSpecError};
+pub use inventory::Inventory;
 
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -173,6 +182,11 @@ impl SimHandle {
     /// The layout (members, sizes) of an export's archive.
     pub fn archive_layout(&self, server: &str, export_id: &str) -> Option<ArchiveLayout> {
         self.state.tasks.layout_of(server, export_id)
+    }
+
+    /// The fleet, alarms and events the inventory operations serve.
+    pub fn inventory(&self) -> &Inventory {
+        &self.state.inventory
     }
 
     /// What the simulator has served so far.

@@ -22,7 +22,9 @@ use crate::archive::{ArchiveDigest, CHUNK};
 use crate::auth::{Caller, authenticate};
 use crate::dialect::Stage;
 use crate::faults::{FaultInjector, FaultKind, Roll};
+use crate::inventory::Inventory;
 use crate::limits::RateLimiter;
+use crate::listing;
 use crate::tasks::{Task, TaskStore};
 use crate::wire::{WireError, WireTask};
 use crate::{SimConfig, SimStats};
@@ -44,6 +46,8 @@ pub(crate) struct State {
     limiter: RateLimiter,
     downloads: Arc<Semaphore>,
     servers: Option<HashSet<String>>,
+    /// The seeded fleet `ListServers` and the other inventory operations serve.
+    pub(crate) inventory: Inventory,
     counters: Counters,
 }
 
@@ -65,6 +69,12 @@ impl State {
             limiter: RateLimiter::new(config.rate_limit),
             downloads: Arc::new(Semaphore::new(config.max_downloads)),
             servers: config.servers.as_ref().map(|s| s.iter().cloned().collect()),
+            inventory: Inventory::build(
+                config.inventory,
+                config.seed,
+                &config.project_id,
+                chrono::Utc::now().timestamp_millis(),
+            ),
             counters: Counters::default(),
             config,
         }
@@ -85,22 +95,39 @@ impl State {
     }
 }
 
-type Shared = Arc<State>;
+pub(crate) type Shared = Arc<State>;
 
 const EXPORTS: &str = "/v1/{project_id}/physicalservers/{id}/logs/exports";
 const STATUS: &str = "/v1/{project_id}/physicalservers/{id}/logs/exports/{export_id}";
 const CONTENT: &str = "/v1/{project_id}/physicalservers/{id}/logs/exports/{export_id}/content";
+const SERVERS: &str = "/v1/{project_id}/physicalservers";
+const SERVER: &str = "/v1/{project_id}/physicalservers/{id}";
+const ALARMS: &str = "/v1/{project_id}/physicalservers/alarms";
+const EVENTS: &str = "/v1/{project_id}/physicalservers/events";
 
-/// The service: exactly the three operations of the spec. A known path with
+/// The service: exactly the operations of the spec. A known path with
 /// another method answers 405 with `Allow`; any other path the gateway's 404.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route(EXPORTS, post(export))
         .route(STATUS, get(status))
         .route(CONTENT, get(download))
+        .route(SERVERS, get(listing::list_servers))
+        .route(SERVER, get(listing::show_server))
+        .route(ALARMS, get(listing::list_alarms))
+        .route(EVENTS, get(listing::list_events))
         .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(state.clone(), latency))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Holds every request back by the configured latency, as a WAN would.
+async fn latency(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
+    if !state.config.latency.is_zero() {
+        tokio::time::sleep(state.config.latency).await;
+    }
+    next.run(request).await
 }
 
 /// Gives every response an `X-Request-Id`, as the gateway does.
@@ -125,7 +152,7 @@ async fn unknown_route() -> Response {
 }
 
 /// `{error_code, error_msg}` with `status`.
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = WireError {
         error_code: code.to_owned(),
         error_msg: message.into(),
@@ -150,7 +177,7 @@ fn too_many(retry_after: Duration, message: &str) -> Response {
 /// What a request must pass before its operation runs, in the gateway's
 /// order: authentication (401), project (403), ids (400), rate limit (429),
 /// then the injected faults of a backend in trouble (slow, 500, 429).
-async fn admit<'s>(
+pub(crate) async fn admit<'s>(
     state: &'s State,
     operation: &str,
     method: &Method,
@@ -234,14 +261,14 @@ async fn admit<'s>(
 /// control character), or why not. Stricter rules (no `.`, `..` or edge
 /// whitespace) are the client's, which must keep URLs from resolving elsewhere.
 fn check_id(value: &str) -> Result<(), String> {
-    clouddc::ResourceId::check(value).map_err(|why| why.to_string())
+    clouddc_auth::ResourceId::check(value).map_err(|why| why.to_string())
 }
 
-fn path_and_query(uri: &Uri) -> &str {
+pub(crate) fn path_and_query(uri: &Uri) -> &str {
     uri.path_and_query().map_or("/", |p| p.as_str())
 }
 
-fn bad_path(rejection: PathRejection) -> Response {
+pub(crate) fn bad_path(rejection: PathRejection) -> Response {
     error(
         StatusCode::BAD_REQUEST,
         "APIGW.0201",
@@ -249,7 +276,7 @@ fn bad_path(rejection: PathRejection) -> Response {
     )
 }
 
-fn not_found(what: &str) -> Response {
+pub(crate) fn not_found(what: &str) -> Response {
     error(StatusCode::NOT_FOUND, "CLOUDDC.0404", what.to_owned())
 }
 

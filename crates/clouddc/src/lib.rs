@@ -20,11 +20,16 @@
 //! - [`generated`]: the client progenitor generates from `openapi/clouddc.yaml`
 //!   (never edited by hand);
 //! - [`hooks`]: what every generated request goes through (credentials and
-//!   signing, response metadata);
+//!   signing), recording each answer's [`response_meta`];
+//! - [`signing`], [`credentials`], [`resource_id`]: the rules shared with the
+//!   simulator, from `clouddc_auth`, and the reqwest signing adapter;
 //! - [`tolerant`]: the wire types that accept every form the vendor has shipped;
 //! - [`error`]: one error type with the status and request id of each failure;
+//! - [`inventory`] and [`states`]: the project's servers, alarms and events,
+//!   paged as streams, with open state enums;
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
-//!   [`validate`], [`retry`], [`transport`], [`endpoint`] and [`config`].
+//!   [`validate`], [`retry`], [`transport`], [`endpoint`], [`operation`] and
+//!   [`config`].
 
 #![deny(missing_docs)]
 
@@ -38,23 +43,35 @@ pub mod endpoint;
 pub mod error;
 pub mod generated;
 pub mod hooks;
+pub mod inventory;
+pub mod operation;
+mod printable;
 pub mod resource_id;
+pub mod response_meta;
 pub mod retry;
 pub mod signing;
+pub use clouddc_auth::states;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod tolerant;
 pub mod transport;
 pub mod validate;
 pub mod waiter;
 
 pub use client::Client;
+pub use clouddc_auth::{InvalidPathId, PathId};
 pub use collect::{CollectEvent, CollectOptions, EventSink, ServerOutcome};
 pub use config::ClientBuilder;
 pub use credentials::{Credentials, Secret};
-pub use download::{DownloadOptions, DownloadProgress, Downloaded};
+pub use download::{DownloadOptions, DownloadProgress, Downloaded, LowSpeed};
 pub use error::{ApiError, Error};
 pub use generated::types;
+pub use inventory::{AlarmQuery, EventQuery, ServerQuery};
 pub use resource_id::ResourceId;
 pub use retry::RetryPolicy;
+pub use states::{EventLevel, HealthState, ManageState, OperationState, PowerState};
 pub use tolerant::{CreatedAt, ExportStatus, Percentage, PercentageError, StatusKind};
 pub use transport::TransportOptions;
+pub use validate::IdArgument;
 pub use waiter::{WaitOptions, WaitProgress};

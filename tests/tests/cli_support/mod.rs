@@ -215,6 +215,8 @@ pub struct SimOptions {
     pub stall_for: std::time::Duration,
     /// How long an injected slow response is held back.
     pub slow_for: std::time::Duration,
+    /// A seeded inventory of this many servers, the only ones exportable.
+    pub servers: Option<usize>,
 }
 
 impl Default for SimOptions {
@@ -230,6 +232,7 @@ impl Default for SimOptions {
             // seconds, not the simulator's half-minute defaults.
             stall_for: std::time::Duration::from_secs(2),
             slow_for: std::time::Duration::from_millis(300),
+            servers: None,
         }
     }
 }
@@ -273,6 +276,9 @@ impl Sim {
         if let Some(seed) = options.seed {
             config.seed = seed;
         }
+        if let Some(count) = options.servers {
+            config = config.with_inventory(count);
+        }
         let handle = runtime
             .block_on(clouddc_sim::Simulator::start(config))
             .expect("the simulator starts");
@@ -315,6 +321,11 @@ impl Sim {
         self.runtime
             .block_on(self.handle().expected_sha256(server, export_id))
             .unwrap_or_else(|| panic!("the simulator has no export {export_id} of {server}"))
+    }
+
+    /// The fleet, alarms and events the simulator serves.
+    pub fn inventory(&self) -> &clouddc_sim::Inventory {
+        self.handle().inventory()
     }
 
     /// What the simulator has served so far.

@@ -21,7 +21,7 @@ const RATE_PROBE_BYTES: u64 = 1 << 30;
 
 /// The download rate of this run, measured now when the download benchmark did
 /// not run before.
-fn download_rate(context: &mut Context) -> Result<(f64, &'static str), String> {
+pub(super) fn download_rate(context: &mut Context) -> Result<(f64, &'static str), String> {
     if let Some(rate) = context.download_mib_per_s {
         return Ok((rate, "the median of the `download` benchmark in this run"));
     }

@@ -1,6 +1,6 @@
 //! `clouddc logs collect`: export, wait and download for every server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -8,17 +8,37 @@ use clouddc::{Client, CollectEvent, CollectOptions, EventSink, WaitOptions};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::{Context, prepare_output_dir, write_stdout};
+use super::{prepare_output_dir, write_stdout};
 use crate::args::CollectArgs;
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt;
 use crate::progress::{Phase, Progress};
+use crate::select;
 use crate::servers;
 use crate::summary::{self, Record, Totals};
 
 /// Collects every server's archive, showing progress, then prints the summary.
 pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Result<Exit, CliError> {
-    let servers = servers::gather(&args.servers, args.servers_file.as_deref())?;
+    if args.filters.any() && !args.all {
+        return Err(CliError::Config(
+            "the inventory filters (--manage-state, --health, --tag, --dc, --rack, --alarmed) narrow --all; add --all".into(),
+        ));
+    }
+    let selected = if args.all {
+        let ids = select::servers(client, &args.filters)
+            .await?
+            .into_iter()
+            .map(|server| server.id);
+        usable_ids(ids, context)
+    } else {
+        Vec::new()
+    };
+    let servers = servers::gather(&args.servers, args.servers_file.as_deref(), selected)?;
+    if args.dry_run {
+        print_dry_run(&servers, context)?;
+        return Ok(Exit::Success);
+    }
     prepare_output_dir(&args.output_dir)?;
     let started = Instant::now();
     let progress = Arc::new(Progress::new(context.mode, Some(servers.len() as u64)));
@@ -29,7 +49,10 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     let options = CollectOptions {
         output_dir: args.output_dir.clone(),
         concurrency: args.concurrency,
-        max_downloads: args.max_downloads,
+        max_downloads: args
+            .max_downloads
+            .unwrap_or(clouddc::collect::DEFAULT_MAX_DOWNLOADS)
+            .min(args.concurrency),
         download: args.check.download_options(),
         wait: WaitOptions {
             deadline: args.timeout,
@@ -69,6 +92,15 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             records.len(),
             servers.len()
         ));
+        // Every server appears in the results, the unfinished ones as
+        // interrupted: a script sees what was not done.
+        let finished: HashSet<&str> = records.iter().map(|r| r.server.as_str()).collect();
+        let unfinished: Vec<Record> = servers
+            .iter()
+            .filter(|server| !finished.contains(server.as_str()))
+            .map(|server| Record::interrupted(server.clone()))
+            .collect();
+        records.extend(unfinished);
     }
     progress.clear();
 
@@ -88,6 +120,36 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         Some(signal) => Exit::Interrupted(signal),
         None if records.iter().all(Record::is_ok) => Exit::Success,
         None => Exit::Failed,
+    })
+}
+
+/// The inventory's ids that can name a server in a request. An id the service
+/// sent with control characters could neither be exported nor printed safely:
+/// it is reported (sanitised) and left out.
+fn usable_ids(ids: impl Iterator<Item = String>, context: &Context) -> Vec<String> {
+    ids.filter(|id| match clouddc::validate::validate_id("server", id) {
+        Ok(()) => true,
+        Err(error) => {
+            context.inform(&format!(
+                "skipping {} from the inventory: {error}",
+                super::servers::clean(id)
+            ));
+            false
+        }
+    })
+    .collect()
+}
+
+/// `--dry-run`: the servers, one a line (sanitised), or `{"servers": [...]}`.
+fn print_dry_run(servers: &[String], context: &Context) -> Result<(), CliError> {
+    write_stdout(|out| match context.format {
+        crate::args::Format::Json => {
+            serde_json::to_writer(&mut *out, &serde_json::json!({ "servers": servers }))?;
+            writeln!(out)
+        }
+        crate::args::Format::Text => servers
+            .iter()
+            .try_for_each(|server| writeln!(out, "{}", super::servers::clean(server))),
     })
 }
 

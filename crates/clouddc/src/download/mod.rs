@@ -1,13 +1,17 @@
 //! Streaming, verified, resumable download of an archive into a directory.
 //!
-//! What [`download_to_dir`] guarantees:
+//! What `download_to_dir`, behind [`crate::Client::download`], guarantees:
 //! - nothing ever appears at a final path unless it is complete: the body goes to
 //!   a temporary `.clouddc-*.part` file in the target directory, which is removed
 //!   on any failure and when the future is dropped, and is moved to its final
-//!   name only after every check passed and it was `fsync`ed;
-//! - the final path is `dir/<name>` where `<name>` is a single, sanitised path
-//!   component (see [`crate::content_disposition`]); an existing file is never
-//!   overwritten: a free `<stem>.N<ext>` name is used instead;
+//!   name only after every check passed (and it was `fsync`ed, with
+//!   [`DownloadOptions::fsync`]);
+//! - the final path is `dir/<name>` where `<name>` is the caller's, sanitised
+//!   to a single path component ([`Client::download`](crate::Client::download)
+//!   passes [`archive_file_name`] of the server id: the service never names a
+//!   file, its `Content-Disposition` is only reported); an existing file is
+//!   replaced only when [`DownloadOptions::overwrite`] says so, never with a
+//!   `.N` name a script cannot predict;
 //! - the byte count matches `Content-Length` / `Content-Range`, the body is a
 //!   complete gzip stream (every member's CRC-32 and size checked) and its
 //!   SHA-256 is reported;
@@ -22,16 +26,20 @@
 //! byte-bounded queue, so the async task only moves chunks and the download runs
 //! at network speed on a 2-core machine.
 //!
-//! One concept a file: `place` puts the file in the directory, `body`
-//! reads one response, `resume` decides what to ask for next, `pipeline` runs
-//! the stages (`writer`, `gzip`) on their threads; this file holds the options
-//! and the loop that ties them together.
+//! One concept a file: `naming` names a server's archive, `place` puts the
+//! file in the directory, `body` reads one response (within `speed`'s floor
+//! and `limits`' bounds), `resume` decides what to ask for next, `pipeline`
+//! runs the stages (`writer`, `gzip`) on their threads; this file holds the
+//! options and the loop that ties them together.
 
 mod body;
 mod gzip;
+mod limits;
+mod naming;
 mod pipeline;
 mod place;
 mod resume;
+mod speed;
 mod stage;
 #[cfg(test)]
 mod tests;
@@ -45,14 +53,15 @@ use progenitor_client::{ByteStream, ResponseValue};
 use reqwest::header::CONTENT_DISPOSITION;
 use tokio::time::Instant;
 
-use self::body::{BodyEnd, Broken, plan_body, pump};
+use self::body::{BodyEnd, Broken, Limits, plan_body, pump};
 use self::gzip::GzipCheck;
+pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
-use crate::hooks::ResponseMeta;
+use crate::response_meta::{ResponseMeta, request_id};
 
 /// How many body bytes one download may have queued between the network and
 /// the file at once.
@@ -62,11 +71,8 @@ pub const IN_FLIGHT_BYTES: usize = 2 << 20;
 /// [`IN_FLIGHT_BYTES`] per server.
 pub const PROCESS_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// The name of the operation in errors.
-const OPERATION: &str = "DownloadServerLogs";
 /// The minimum time between two progress reports.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
-/// How many `<stem>.N<ext>` names are tried when the final name is taken.
-pub const MAX_NAME_SUFFIX: u32 = place::MAX_SUFFIX;
 /// The process's queue budget, shared by every download.
 static PROCESS_BUDGET: LazyLock<Budget> = LazyLock::new(|| Budget::new(PROCESS_IN_FLIGHT_BYTES));
 
@@ -87,16 +93,67 @@ pub struct DownloadOptions {
     /// off for archives that are not gzip; the check is what catches a body that
     /// is truncated when the server sent no length.
     pub verify_gzip: bool,
+    /// A body averaging below this speed counts as broken (and is resumed), as
+    /// curl's `--speed-limit`/`--speed-time`: a server trickling a byte now and
+    /// then never trips `idle_timeout`. `None` sets no floor.
+    pub low_speed: Option<LowSpeed>,
+    /// The largest archive accepted, in bytes. An archive announced larger fails
+    /// before its body is read; a body without a length is cut at the bound and
+    /// fails. Either way nothing is left. `None` sets no bound.
+    pub max_archive_bytes: Option<u64>,
+    /// Whether the archive and its directory entry are `fsync`ed before the
+    /// download reports it, so it survives a power loss at once. Off, the
+    /// kernel writes it back in its own time (as curl, wget and the official
+    /// SDKs leave it): after a power loss, a reported archive may be shorter or
+    /// missing, which its length and SHA-256 show when it is checked again.
+    /// Either way, a crash of the process never leaves a partial file at a
+    /// final path.
+    pub fsync: bool,
+    /// Whether an existing file at the archive's name is replaced (atomically,
+    /// once the new archive is complete and checked; a directory is never
+    /// replaced, a symlink is replaced, not followed). Off: the download fails
+    /// naming the file, and nothing is written.
+    pub overwrite: bool,
 }
 
 impl Default for DownloadOptions {
     /// Five resumes, a 120 s idle timeout (the official SDKs' read timeout),
-    /// gzip verified.
+    /// gzip verified, [`LowSpeed::default`], [`DEFAULT_MAX_ARCHIVE_BYTES`], no
+    /// `fsync`.
     fn default() -> Self {
         Self {
             max_resumes: 5,
             idle_timeout: Some(Duration::from_secs(120)),
             verify_gzip: true,
+            low_speed: Some(LowSpeed::default()),
+            max_archive_bytes: Some(DEFAULT_MAX_ARCHIVE_BYTES),
+            fsync: false,
+            overwrite: false,
+        }
+    }
+}
+
+/// The default bound on an archive's size: 64 GiB, far above any log bundle a
+/// BMC produces, far below a disk's worth.
+pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 64 << 30;
+
+/// A speed floor: a body averaging below `bytes_per_second` over `time` is
+/// broken. It is checked in consecutive windows of `time`, so a slowdown is
+/// caught within twice `time`. Time spent waiting for the disk does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowSpeed {
+    /// The floor, in bytes per second.
+    pub bytes_per_second: u64,
+    /// Over how long the speed is averaged.
+    pub time: Duration,
+}
+
+impl Default for LowSpeed {
+    /// Below 1 KiB/s for 60 s.
+    fn default() -> Self {
+        Self {
+            bytes_per_second: 1024,
+            time: Duration::from_secs(60),
         }
     }
 }
@@ -115,9 +172,11 @@ pub struct DownloadProgress {
 /// A finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
-    /// Where the archive is: `dir/<name>`, `<name>` from `Content-Disposition` or
-    /// the fallback, with a `.N` suffix when the name was taken.
+    /// Where the archive is: `dir/<name>`, the name the caller gave.
     pub path: PathBuf,
+    /// The name the service suggested in `Content-Disposition`, sanitised: for
+    /// information only, it never names the file.
+    pub suggested_name: Option<String>,
     /// The archive's size in bytes.
     pub bytes: u64,
     /// The archive's SHA-256, lowercase hex.
@@ -131,10 +190,11 @@ pub struct Downloaded {
 ///
 /// `fetch(None)` must request the whole archive and `fetch(Some(offset))` the
 /// rest of it from `offset` (`Range: bytes=offset-`); retrying throttled or
-/// failed requests is up to `fetch`. The file name comes from the first
-/// response's `Content-Disposition`, or else from `fallback_name`; both are
-/// sanitised (see [`crate::content_disposition::sanitize_file_name`]) and the
-/// file is always created directly in `dir`, which is created when missing.
+/// failed requests is up to `fetch`. The file is `dir/file_name`, sanitised
+/// (see [`crate::content_disposition::sanitize_file_name`]); the first
+/// response's `Content-Disposition` is reported as
+/// [`Downloaded::suggested_name`] and names nothing. `dir` is created when
+/// missing.
 ///
 /// `progress` is called when the first response arrives, then as bytes arrive
 /// (at most every 50 ms), and once more at the end.
@@ -143,23 +203,26 @@ pub struct Downloaded {
 /// file it was.
 ///
 /// # Errors
-/// - [`Error::InvalidInput`] when `fallback_name` leaves no safe name;
+/// - [`Error::InvalidInput`] when `file_name` leaves no safe name;
 /// - [`Error::Io`] naming the path when `dir` cannot be created or is not a
-///   directory, when writing fails, or when no free name is left
-///   (after [`MAX_NAME_SUFFIX`] suffixes);
+///   directory, when writing fails, or when the name is taken and
+///   [`DownloadOptions::overwrite`] is off; of kind `FileTooLarge` when the
+///   archive is over [`DownloadOptions::max_archive_bytes`], of kind
+///   `StorageFull` when the announced length is more than the free space
+///   (both numbers in the message);
 /// - [`Error::Integrity`] when the body is shorter or longer than announced
 ///   and resumes are exhausted, or is not a complete, valid gzip stream;
-/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke and resumes
-///   are exhausted;
+/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke (or stayed
+///   below [`DownloadOptions::low_speed`]) and resumes are exhausted;
 /// - [`Error::UnexpectedResponse`] when the server keeps answering
 ///   inconsistently (a `206` for another range, a non-2xx status);
 /// - whatever `fetch` returns.
 ///
 /// In every error case, nothing is left in `dir` but what was there before.
-pub async fn download_to_dir<F, Fut>(
+pub(crate) async fn download_to_dir<F, Fut>(
     mut fetch: F,
     dir: &Path,
-    fallback_name: &str,
+    file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
 ) -> Result<Downloaded, Error>
@@ -167,10 +230,10 @@ where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    let fallback = sanitize_file_name(fallback_name).ok_or_else(|| {
+    let name = sanitize_file_name(file_name).ok_or_else(|| {
         Error::invalid(
-            "fallback_name",
-            format!("{fallback_name:?} leaves no safe file name"),
+            "file_name",
+            format!("{file_name:?} leaves no safe file name"),
         )
     })?;
     let dir = if dir.as_os_str().is_empty() {
@@ -183,7 +246,7 @@ where
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
     let pipeline = Pipeline::start(
-        FileWriter::new(file),
+        FileWriter::new(file, options.fsync),
         options.verify_gzip.then(GzipCheck::new),
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
@@ -198,7 +261,7 @@ where
     let mut written: u64 = 0;
     let mut total: Option<u64> = None;
     let mut resumes: u32 = 0;
-    let mut name: Option<String> = None;
+    let mut suggested_name: Option<Option<String>> = None;
     let mut request: Option<u64> = None;
 
     loop {
@@ -206,21 +269,22 @@ where
         let status = response.status();
         let meta = ResponseMeta {
             status: Some(status.as_u16()),
-            request_id: crate::error::request_id(response.headers()),
+            request_id: request_id(response.headers()),
         };
         if !status.is_success() {
             return Err(Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason: format!("status {} instead of the archive", status.as_u16()),
                 meta,
             });
         }
-        if name.is_none() {
-            let proposed = response
-                .headers()
-                .get(CONTENT_DISPOSITION)
-                .and_then(|value| safe_file_name(value.as_bytes()));
-            name = Some(proposed.unwrap_or_else(|| fallback.clone()));
+        if suggested_name.is_none() {
+            suggested_name = Some(
+                response
+                    .headers()
+                    .get(CONTENT_DISPOSITION)
+                    .and_then(|value| safe_file_name(value.as_bytes())),
+            );
         }
         let outcome = match plan_body(status, response.headers(), request, total) {
             Err(reason) => {
@@ -239,14 +303,28 @@ where
                     }
                 }
                 total = plan.total;
+                // The archive's end as announced: its size, or where this body ends.
+                if let Some(end) = total.or(plan.len.map(|len| written + len)) {
+                    limits::check_announced(dir, end, options.max_archive_bytes)?;
+                }
+                if let Some(len) = plan.len {
+                    limits::check_free_space(dir, len)?;
+                }
                 reporter.total = total;
                 reporter.report(written);
+                let limits = Limits {
+                    announced: plan.len,
+                    cap: options.max_archive_bytes,
+                    idle_timeout: options.idle_timeout,
+                    low_speed: options
+                        .low_speed
+                        .map(|floor| (floor.bytes_per_second, floor.time)),
+                };
                 let end = pump(
                     response.into_inner_stream(),
                     &pipeline,
                     &mut written,
-                    plan.len,
-                    options.idle_timeout,
+                    limits,
                     |bytes, now| reporter.tick(bytes, now),
                 )
                 .await;
@@ -261,6 +339,7 @@ where
                             ),
                         });
                     }
+                    BodyEnd::OverCap { cap } => return Err(limits::received_too_much(dir, cap)),
                     BodyEnd::PipelineFailed => return Err(pipeline.fail(&part).await),
                 }
             }
@@ -311,10 +390,10 @@ where
         });
     }
     reporter.finish(written);
-    let name = name.unwrap_or(fallback);
-    let path = place::persist(temp_path, dir, &name).await?;
+    let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
     Ok(Downloaded {
         path,
+        suggested_name: suggested_name.flatten(),
         bytes: written,
         sha256: result.sha256,
         resumes,
@@ -359,7 +438,7 @@ impl Outcome {
     fn into_error(self, part: PathBuf, have: Have) -> Error {
         match self {
             Outcome::Inconsistent { reason, meta } => Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason,
                 meta,
             },

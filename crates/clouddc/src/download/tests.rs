@@ -204,18 +204,22 @@ async fn happy_path_creates_the_directory_and_verifies_everything() {
     let got = download_to_dir(
         script.fetch(),
         &dir,
-        "fallback.tar.gz",
-        &options(3),
+        "srv-1-dump.tar.gz",
+        &DownloadOptions {
+            fsync: true,
+            ..options(3)
+        },
         &progress.callback(),
     )
     .await
     .unwrap();
-    assert_eq!(got.path, dir.join("srv-1.tar.gz"));
+    assert_eq!(got.path, dir.join("srv-1-dump.tar.gz"));
+    assert_eq!(got.suggested_name.as_deref(), Some("srv-1.tar.gz"));
     assert_eq!(got.bytes, data.len() as u64);
     assert_eq!(got.sha256, sha256_hex(&data));
     assert_eq!(got.resumes, 0);
     assert_eq!(std::fs::read(&got.path).unwrap(), data);
-    assert_eq!(entries(&dir), ["srv-1.tar.gz"]);
+    assert_eq!(entries(&dir), ["srv-1-dump.tar.gz"]);
     assert_eq!(script.offsets(), [None]);
     let total = Some(data.len() as u64);
     assert_eq!(
@@ -304,7 +308,7 @@ async fn progress_is_rate_limited() {
 }
 
 #[tokio::test]
-async fn hostile_names_stay_inside_the_directory() {
+async fn the_service_never_names_the_file_its_suggestion_is_only_reported() {
     let data = archive(20_000);
     let tmp = tempfile::tempdir().unwrap();
     for (i, (header, expected)) in [
@@ -315,15 +319,15 @@ async fn hostile_names_stay_inside_the_directory() {
             "attachment; filename*=UTF-8''..%2F..%2Fup.tar.gz",
             "up.tar.gz",
         ),
-        ("attachment; filename=..", "srv-9-42.tar.gz"),
+        ("attachment; filename=..", ""),
         ("attachment; filename=.hidden", "hidden"),
         (
             "attachment; filename*=UTF-8''a%00b%0A.tar.gz",
             "a_b_.tar.gz",
         ),
         ("attachment; filename=nul.tar.gz", "_nul.tar.gz"),
-        ("attachment", "srv-9-42.tar.gz"),
-        ("=;\"\\\t=\u{ff}", "srv-9-42.tar.gz"),
+        ("attachment", ""),
+        ("=;\"\\\t=\u{ff}", ""),
     ]
     .into_iter()
     .enumerate()
@@ -331,22 +335,26 @@ async fn hostile_names_stay_inside_the_directory() {
         let dir = tmp.path().join(format!("d{i}"));
         let script = Script::new(vec![full(&data, Some(header))]);
         let got = run(&script, &dir, &options(0)).await.unwrap();
-        assert_eq!(got.path, dir.join(expected), "{header}");
-        assert_eq!(got.path.parent(), Some(dir.as_path()), "{header}");
-        assert_eq!(entries(&dir), [expected], "{header}");
+        // The caller's name, whatever the header says; the suggestion is
+        // sanitised, and absent when nothing safe is left of it.
+        assert_eq!(got.path, dir.join("srv-9-42.tar.gz"), "{header}");
+        assert_eq!(entries(&dir), ["srv-9-42.tar.gz"], "{header}");
+        let suggested = (!expected.is_empty()).then_some(expected);
+        assert_eq!(got.suggested_name.as_deref(), suggested, "{header}");
     }
     // Nothing escaped into the parent.
     assert!(entries(tmp.path()).iter().all(|n| n.starts_with('d')));
 
-    // Without the header, the fallback is used.
+    // Without the header, the same name and no suggestion.
     let dir = tmp.path().join("none");
     let script = Script::new(vec![full(&data, None)]);
     let got = run(&script, &dir, &options(0)).await.unwrap();
     assert_eq!(got.path, dir.join("srv-9-42.tar.gz"));
+    assert_eq!(got.suggested_name, None);
 }
 
 #[tokio::test]
-async fn an_unusable_fallback_name_is_rejected_before_any_request() {
+async fn an_unusable_file_name_is_rejected_before_any_request() {
     let tmp = tempfile::tempdir().unwrap();
     let script = Script::new(vec![]);
     let result = download_to_dir(
@@ -361,7 +369,7 @@ async fn an_unusable_fallback_name_is_rejected_before_any_request() {
         matches!(
             result,
             Err(Error::InvalidInput {
-                argument: "fallback_name",
+                argument: "file_name",
                 ..
             })
         ),
@@ -501,6 +509,7 @@ async fn a_stalled_body_times_out_and_resumes() {
         max_resumes: 1,
         idle_timeout: Some(Duration::from_millis(100)),
         verify_gzip: true,
+        ..DownloadOptions::default()
     };
     let script = Script::new(vec![stalled(), partial(&data, cut)]);
     let got = run(&script, tmp.path(), &options).await.unwrap();
@@ -605,23 +614,32 @@ async fn corrupt_or_incomplete_gzip_is_an_integrity_error() {
 }
 
 #[tokio::test]
-async fn an_existing_file_is_never_overwritten() {
+async fn an_existing_file_is_replaced_only_when_overwriting() {
     let data = archive(20_000);
     let tmp = tempfile::tempdir().unwrap();
-    let taken = tmp.path().join("srv-1.tar.gz");
+    let taken = tmp.path().join("srv-9-42.tar.gz");
     std::fs::write(&taken, b"old").unwrap();
-    let header = Some("attachment; filename=srv-1.tar.gz");
-    for expected in ["srv-1.1.tar.gz", "srv-1.2.tar.gz"] {
-        let script = Script::new(vec![full(&data, header)]);
-        let got = run(&script, tmp.path(), &options(0)).await.unwrap();
-        assert_eq!(got.path, tmp.path().join(expected));
-        assert_eq!(std::fs::read(&got.path).unwrap(), data);
+    // Not overwriting: a typed error naming the file; no `.1`, nothing left.
+    let script = Script::new(vec![full(&data, None)]);
+    match run(&script, tmp.path(), &options(0)).await {
+        Err(Error::Io { path, source, .. }) => {
+            assert_eq!(path, taken);
+            assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
+        }
+        other => panic!("{other:?}"),
     }
     assert_eq!(std::fs::read(&taken).unwrap(), b"old");
-    assert_eq!(
-        entries(tmp.path()),
-        ["srv-1.1.tar.gz", "srv-1.2.tar.gz", "srv-1.tar.gz"]
-    );
+    assert_eq!(entries(tmp.path()), ["srv-9-42.tar.gz"]);
+    // Overwriting: the checked archive takes the name.
+    let script = Script::new(vec![full(&data, None)]);
+    let overwrite = DownloadOptions {
+        overwrite: true,
+        ..options(0)
+    };
+    let got = run(&script, tmp.path(), &overwrite).await.unwrap();
+    assert_eq!(got.path, taken);
+    assert_eq!(std::fs::read(&taken).unwrap(), data);
+    assert_eq!(entries(tmp.path()), ["srv-9-42.tar.gz"]);
 }
 
 #[tokio::test]
@@ -742,4 +760,141 @@ async fn dropping_the_future_mid_download_removes_the_temporary_file() {
     }
     drop(download);
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+/// A 200 announcing `data` whose body delivers one byte every `every`.
+fn trickle(data: &[u8], every: Duration) -> ResponseValue<ByteStream> {
+    let bytes = Bytes::copy_from_slice(data);
+    let stream = futures::stream::unfold(0, move |at| {
+        let bytes = bytes.clone();
+        async move {
+            tokio::time::sleep(every).await;
+            (at < bytes.len()).then(|| (Ok(bytes.slice(at..=at)), at + 1))
+        }
+    });
+    let body: BodyStream = Box::pin(stream);
+    let mut headers = HeaderMap::new();
+    headers.insert("content-length", data.len().into());
+    ResponseValue::new(ByteStream::new(body), StatusCode::OK, headers)
+}
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_by_the_speed_floor_resumed_then_failed() {
+    let data = archive(50_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let every = Duration::from_millis(20);
+    let script = Script::new(vec![trickle(&data, every), trickle(&data, every)]);
+    let options = DownloadOptions {
+        low_speed: Some(LowSpeed {
+            bytes_per_second: 1024,
+            time: Duration::from_millis(300),
+        }),
+        ..options(1)
+    };
+    let started = Instant::now();
+    let result = run(&script, tmp.path(), &options).await;
+    let elapsed = started.elapsed();
+    match &result {
+        Err(Error::Timeout { what, .. }) => assert!(what.contains("1024 bytes/s"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    // The idle timeout (120 s) never fired: data kept coming. Each body was cut
+    // within two windows.
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(script.offsets().len(), 2, "{:?}", script.offsets());
+    assert!(entries(tmp.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_is_cut_at_the_size_bound_and_leaves_nothing() {
+    let data = archive(200_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let limit = 64 * 1024;
+    assert!(data.len() > limit);
+    let unbounded = response(200, &[], chunks(&data, 4096), true);
+    let script = Script::new(vec![unbounded]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(limit as u64),
+        ..options(3)
+    };
+    let progress = Progress::default();
+    let result = download_to_dir(
+        script.fetch(),
+        tmp.path(),
+        "x.tar.gz",
+        &options,
+        &progress.callback(),
+    )
+    .await;
+    match &result {
+        Err(Error::Io { source, path, .. }) => {
+            assert_eq!(source.kind(), io::ErrorKind::FileTooLarge);
+            assert!(source.to_string().contains(&limit.to_string()), "{source}");
+            assert_eq!(path, tmp.path());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not resumed, never past the bound, nothing left.
+    assert_eq!(script.offsets(), [None]);
+    assert!(progress.last().unwrap().bytes <= limit as u64);
+    assert!(entries(tmp.path()).is_empty());
+}
+
+#[tokio::test]
+async fn an_archive_announced_over_the_bound_fails_before_its_body() {
+    let data = archive(20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let script = Script::new(vec![full(&data, None)]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(data.len() as u64 - 1),
+        ..options(3)
+    };
+    let result = run(&script, tmp.path(), &options).await;
+    assert!(
+        matches!(&result, Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::FileTooLarge),
+        "{result:?}"
+    );
+    assert_eq!(script.offsets(), [None]);
+    assert!(entries(tmp.path()).is_empty());
+
+    // At the bound exactly, it is fine.
+    let script = Script::new(vec![full(&data, None)]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(data.len() as u64),
+        ..options
+    };
+    assert!(run(&script, tmp.path(), &options).await.is_ok());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_announced_length_over_the_free_space_fails_naming_both_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A petabyte: more than this machine's disk, announced, never sent.
+    let huge: u64 = 1 << 50;
+    let script = Script::new(vec![response(
+        200,
+        &[("content-length", huge.to_string())],
+        vec![],
+        true,
+    )]);
+    let options = DownloadOptions {
+        max_archive_bytes: None,
+        ..options(3)
+    };
+    let result = run(&script, tmp.path(), &options).await;
+    match &result {
+        Err(Error::Io { source, path, .. }) => {
+            assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+            let text = source.to_string();
+            assert!(
+                text.contains(&huge.to_string()) && text.contains("bytes are free"),
+                "{text}"
+            );
+            assert_eq!(path, tmp.path());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(script.offsets(), [None]);
+    assert!(entries(tmp.path()).is_empty());
 }

@@ -28,19 +28,23 @@ pub(super) struct FileWriter {
     bytes: u64,
     /// Up to where the disk was asked to start writing.
     writeback_from: u64,
+    /// Whether the file is made durable (`fsync`) before it is reported.
+    durable: bool,
 }
 
 /// How much is written between two requests to start writing it to disk.
 const WRITEBACK_STEP_BYTES: u64 = 8 << 20;
 
 impl FileWriter {
-    /// A writer appending to `file`, which must be empty.
-    pub(super) fn new(file: File) -> Self {
+    /// A writer appending to `file`, which must be empty; `durable` fsyncs
+    /// it at the end (and starts its write-back early to shorten that fsync).
+    pub(super) fn new(file: File, durable: bool) -> Self {
         Self {
             out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
             hasher: Sha256::new(),
             bytes: 0,
             writeback_from: 0,
+            durable,
         }
     }
 
@@ -50,7 +54,7 @@ impl FileWriter {
     /// after the last byte arrived. Started early, the disk works while the
     /// network does. A hint: when it fails, the fsync still does the work.
     fn start_writeback(&mut self) -> Result<(), StageError> {
-        if self.bytes - self.writeback_from < WRITEBACK_STEP_BYTES {
+        if !self.durable || self.bytes - self.writeback_from < WRITEBACK_STEP_BYTES {
             return Ok(());
         }
         self.out.flush().map_err(StageError::io("writing"))?;
@@ -106,7 +110,9 @@ impl Stage for FileWriter {
             .out
             .into_inner()
             .map_err(|e| StageError::io("writing")(e.into_error()))?;
-        file.sync_all().map_err(StageError::io("syncing"))?;
+        if self.durable {
+            file.sync_all().map_err(StageError::io("syncing"))?;
+        }
         Ok(Written {
             bytes: self.bytes,
             sha256: hex::encode(self.hasher.finalize()),
@@ -123,7 +129,7 @@ mod tests {
     #[test]
     fn writes_hashes_restarts_and_syncs() {
         let temp = tempfile::NamedTempFile::new().unwrap();
-        let mut writer = FileWriter::new(temp.reopen().unwrap());
+        let mut writer = FileWriter::new(temp.reopen().unwrap(), true);
         writer.feed(b"discarded").unwrap();
         writer.restart().unwrap();
         // Larger than the write buffer and the write-back step together.

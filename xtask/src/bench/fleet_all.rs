@@ -1,0 +1,188 @@
+//! `fleet-all`: `clouddc logs collect --all` over a seeded inventory of 100,
+//! 1,000 and 10,000 servers (`CLOUDDC_BENCH_FLEET_ALL_SIZES` picks others), with
+//! the simulator answering every request after 50 ms as a WAN would; and
+//! `clouddc servers list` of the largest inventory at `limit` 1000 against the
+//! official Python SDK's loop over the same pages.
+//!
+//! The ideal of a collection is the slowest export plus every byte at the
+//! download rate `clouddc logs download` reached in this run.
+
+use std::time::Duration;
+
+use super::harness::{self, AK, PROJECT, SK, mib};
+use super::{Context, Report, Row, Verdict, fleet};
+
+const SIZES: &[usize] = &[100, 1000, 10_000];
+const LATENCY: &str = "50ms";
+const EXPORT_SECONDS: f64 = 5.0;
+/// Small archives: 10,000 of them must fit the benchmark's disk.
+const ARCHIVE_BYTES: u64 = 64 * 1024;
+const CONCURRENCY: &str = "256";
+const RATIO_LIMIT: f64 = 1.3;
+const CALLS_LIMIT: f64 = 4.0;
+const RSS_LIMIT_MIB: f64 = 256.0;
+
+/// The inventory sizes of this run.
+fn sizes() -> Result<Vec<usize>, String> {
+    match std::env::var("CLOUDDC_BENCH_FLEET_ALL_SIZES") {
+        Err(_) => Ok(SIZES.to_vec()),
+        Ok(text) => text
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| {
+                        format!("CLOUDDC_BENCH_FLEET_ALL_SIZES: {n:?} is not 1..=100000")
+                    })
+            })
+            .collect(),
+    }
+}
+
+fn sim(servers: usize) -> Result<harness::Sim, String> {
+    harness::Sim::start(
+        &format!("fleet-all-sim-{servers}"),
+        &[
+            "--servers",
+            &servers.to_string(),
+            "--latency",
+            LATENCY,
+            "--archive-bytes",
+            &ARCHIVE_BYTES.to_string(),
+            "--export-seconds",
+            &EXPORT_SECONDS.to_string(),
+        ],
+    )
+}
+
+/// One `collect --all`: its rows and a line of the cost curve.
+fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> {
+    let mut sim = sim(servers)?;
+    let dir = harness::bench_dir().join("fleet-all");
+    harness::fresh_dir(&dir)?;
+    harness::sync();
+    let measured = harness::run_measured(
+        sim.client()
+            .args(["--format", "json", "-q", "logs", "collect", "--all"])
+            .args(["--concurrency", CONCURRENCY, "--timeout", "600s", "-o"])
+            .arg(&dir),
+        Duration::from_secs(1800),
+    )?
+    .check("clouddc logs collect --all")?;
+    sim.server.check_alive()?;
+    let ok = measured.stdout.matches("\"status\":\"ok\"").count();
+    if ok != servers {
+        return Err(format!(
+            "{ok} of {servers} archives collected:\n{}",
+            harness::tail(&measured.stdout, 20)
+        ));
+    }
+    let stats = sim
+        .server
+        .interrupt_for_line("stats ", Duration::from_secs(30))?;
+    let count = |key: &str| {
+        harness::json_number(&stats, key)
+            .ok_or_else(|| format!("no {key} in the simulator's stats {stats:?}"))
+    };
+    let status_calls = count("status_requests")?;
+    let log_requests = count("export_requests")? + status_calls + count("download_requests")?;
+    harness::fresh_dir(&dir)?;
+    // ListServers pages of 1,000 (the client's page size).
+    let pages = servers.div_ceil(1000) as f64;
+    let per_server = (log_requests + pages) / servers as f64;
+    let ideal = EXPORT_SECONDS + mib(ARCHIVE_BYTES * servers as u64) / rate;
+    let took = measured.wall.as_secs_f64();
+    let ratio = took / ideal;
+    let calls = status_calls / servers as f64;
+    let rss = measured.max_rss_mib();
+    let rows = vec![
+        Row::new(
+            format!("`logs collect --all`, {servers} servers, {LATENCY} latency"),
+            format!("{took:.1} s"),
+            format!("ideal: {ideal:.1} s"),
+            format!("{ratio:.2}× ideal"),
+            format!("≤ {RATIO_LIMIT}× ideal"),
+            Verdict::from_bool(ratio <= RATIO_LIMIT),
+        ),
+        Row::new(
+            format!("status calls per export, {servers} servers"),
+            format!("{calls:.2}"),
+            "—",
+            "—",
+            format!("≤ {CALLS_LIMIT:.0}"),
+            Verdict::from_bool(calls <= CALLS_LIMIT),
+        ),
+        Row::new(
+            format!("peak RSS, {servers} servers"),
+            format!("{rss:.1} MiB"),
+            "—",
+            "—",
+            format!("≤ {RSS_LIMIT_MIB:.0} MiB"),
+            Verdict::from_bool(rss <= RSS_LIMIT_MIB),
+        ),
+    ];
+    let curve =
+        format!("| {servers} | {took:.1} s | {ratio:.2}× | {rss:.1} MiB | {per_server:.2} |\n");
+    Ok((rows, curve))
+}
+
+/// `clouddc servers list` against the official SDK's loop, both at limit 1000.
+fn list(servers: usize) -> Result<(Row, String), String> {
+    let sim = sim(servers)?;
+    let ours = harness::run_measured(
+        sim.client().args(["--format", "json", "servers", "list"]),
+        Duration::from_secs(600),
+    )?
+    .check("clouddc servers list")?;
+    let python = crate::vendor::pinned_python()?;
+    let script = crate::shell::workspace_root().join("xtask/vendor/sdk_list_servers.py");
+    let theirs = harness::run_measured(
+        std::process::Command::new(python)
+            .arg(script)
+            .args([sim.url(), AK, SK, PROJECT, "1000"]),
+        Duration::from_secs(600),
+    )?
+    .check("the official SDK's server list")?;
+    let (a, b) = (ours.wall.as_secs_f64(), theirs.wall.as_secs_f64());
+    let row = Row::new(
+        format!("`servers list`, {servers} servers, limit 1000, {LATENCY} latency"),
+        format!("{a:.2} s, {:.1} MiB", ours.max_rss_mib()),
+        format!("official SDK: {b:.2} s, {:.1} MiB", theirs.max_rss_mib()),
+        format!("{:.2}× the SDK's time", a / b),
+        "—",
+        Verdict::Report,
+    );
+    Ok((row, format!("{a:.2} s against {b:.2} s")))
+}
+
+pub fn run(context: &mut Context) -> Result<Report, String> {
+    let sizes = sizes()?;
+    let (rate, rate_source) = fleet::download_rate(context)?;
+    let mut rows = Vec::new();
+    let mut curve = String::from(
+        "| servers | time | ratio to ideal | peak RSS | requests per server |\n|---|---|---|---|---|\n",
+    );
+    for &servers in &sizes {
+        eprintln!("bench fleet-all: collect --all of {servers} servers");
+        let (mut more, line) = collect_all(servers, rate)?;
+        rows.append(&mut more);
+        curve.push_str(&line);
+    }
+    let largest = sizes.iter().copied().max().unwrap_or(SIZES[0]);
+    let (row, versus) = list(largest)?;
+    rows.push(row);
+    let details = format!(
+        "`clouddc sim --servers N --latency {LATENCY} --export-seconds {EXPORT_SECONDS} \
+--archive-bytes {ARCHIVE_BYTES}` (no throttle, no faults), then `clouddc --format json logs \
+collect --all --concurrency {CONCURRENCY}`: the server list comes from `ListServers` (pages of \
+1,000), every request waits {LATENCY} in the simulator. The ideal is the {EXPORT_SECONDS} s export \
+plus every byte at {rate:.0} MiB/s, the rate of {rate_source}.\n\n\
+Cost curve (requests per server: export, status and download calls the simulator counted, plus \
+the listing's pages, over the servers):\n\n{curve}\n\
+`clouddc --format json servers list` of {largest} servers against `xtask/vendor/sdk_list_servers.py` \
+(the official SDK's `list_servers` loop over `next_marker`, limit 1000, AK/SK): {versus}.\n"
+    );
+    Ok(Report { rows, details })
+}
