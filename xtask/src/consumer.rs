@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::shell;
 
 /// The packages the consumer needs, in dependency order.
-const PACKAGES: [&str; 3] = ["clouddc-codegen", "clouddc", "clouddc-sim"];
+const PACKAGES: [&str; 4] = ["clouddc-codegen", "clouddc-auth", "clouddc", "clouddc-sim"];
 
 /// The consumer's manifest: its own workspace, registry versions only, each
 /// patched to the unpacked package.

@@ -12,6 +12,8 @@
 //! SDK: the simulator links it without reqwest or progenitor, and the client's
 //! reqwest adapter (`clouddc::signing::sign_request`) is built on it.
 
+#![deny(missing_docs)]
+
 pub mod path_id;
 pub mod resource_id;
 pub mod secret;

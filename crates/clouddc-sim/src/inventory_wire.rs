@@ -5,6 +5,10 @@
 //! so it spells them itself; `tests/tests/sim_schema.rs` and the contract suites
 //! check what it sends against the spec.
 
+// Each field is the spec's field of the same name, documented there; a copy of
+// every description here would only drift from it.
+#![allow(missing_docs)]
+
 use clouddc_auth::states::{HealthState, ManageState, OperationState, PowerState};
 use serde::Serialize;
 
