@@ -89,8 +89,19 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    step("cargo build -p clouddc-cli --no-default-features (client only)");
-    shell::run(shell::cargo(&root).args(["build", "-p", "clouddc-cli", "--no-default-features"]))?;
+    step(
+        "cargo clippy -p clouddc-cli --no-default-features (the client-only build, warnings denied)",
+    );
+    shell::run(shell::cargo(&root).args([
+        "clippy",
+        "-p",
+        "clouddc-cli",
+        "--no-default-features",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("cargo doc --no-deps --workspace (rustdoc warnings denied)");
     shell::run(
         shell::cargo(&root)

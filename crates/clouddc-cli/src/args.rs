@@ -307,6 +307,7 @@ pub struct DownloadArgs {
 
 /// The smallest `--archive-bytes`: below it the simulator would serve its
 /// smallest archive (about 3.5 KiB) instead of the size asked for.
+#[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
 pub const MIN_ARCHIVE_BYTES: u64 = 4096;
 
 /// `clouddc sim`. The defaults are the simulator library's
@@ -378,6 +379,7 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
 }
 
 /// Parses `--export-seconds`: a number of seconds, 0 or more.
+#[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .trim()

@@ -56,11 +56,13 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The client-only flags given on the command line (`clouddc sim` refuses
     /// them rather than ignore them).
+    #[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
     client_only_flags: Vec<&'static str>,
 }
 
 /// What `clouddc sim` accepts, from the same flags.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
 pub struct SimulatorSettings {
     /// The project served, if said.
     pub project_id: Option<String>,
@@ -183,6 +185,7 @@ impl Settings {
     /// What `clouddc sim` accepts. Flags that only say where a client sends
     /// requests are refused on the command line (their variables are
     /// ignored: a shell set up for the client must still run the simulator).
+    #[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
     pub fn simulator(&self) -> Result<SimulatorSettings, CliError> {
         if let Some(flag) = self.client_only_flags.first() {
             return Err(CliError::Config(format!(
