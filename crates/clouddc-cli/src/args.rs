@@ -299,6 +299,10 @@ pub struct SimArgs {
     /// Requests per second allowed per credential before answering 429 [default: no limit]
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
+    /// How long a finished export task is kept, in seconds; after it the task is gone
+    /// (404), as real tasks expire [default: 3600]
+    #[arg(long, value_name = "S")]
+    pub export_ttl: Option<f64>,
 }
 
 /// `clouddc completions`.

@@ -2,11 +2,12 @@
 //! the process by `--simulate` so that the README's first command needs no
 //! account, no endpoint and no second terminal.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
 use clouddc::{ClientBuilder, Secret};
-use clouddc_sim::{Dialect, FaultSpec, SimConfig, SimHandle, SimStats, Simulator};
+use clouddc_sim::{Dialect, FaultSpec, ServerExports, SimConfig, SimHandle, SimStats, Simulator};
 
 use crate::args::SimArgs;
 use crate::commands::Context;
@@ -105,6 +106,13 @@ fn config(args: SimArgs) -> Result<SimConfig, CliError> {
         ))
     })?;
     config.archive_bytes = args.archive_bytes;
+    if let Some(ttl) = args.export_ttl {
+        config.task_ttl = Duration::try_from_secs_f64(ttl).map_err(|_| {
+            CliError::Config(format!(
+                "invalid --export-ttl {ttl}: expected a number of seconds, 0 or more"
+            ))
+        })?;
+    }
     config.dialect = args
         .dialect
         .parse::<Dialect>()
@@ -144,17 +152,29 @@ pub async fn serve(args: SimArgs, context: &Context) -> Result<Exit, CliError> {
     // Read before shutting down, which consumes the handle; requests still in
     // flight when the signal came may be missing from the counts.
     let stats = handle.stats();
+    let exports = handle.exports_by_server();
     handle.shutdown().await;
-    print_line(&format!("stats {}", stats_json(&stats)))?;
+    print_line(&format!("stats {}", stats_json(&stats, &exports)))?;
     // Being stopped is how this command ends: a success.
     Ok(Exit::Success)
 }
 
-/// The stats as one line of JSON.
-fn stats_json(stats: &SimStats) -> String {
-    // Serialising plain integers cannot fail; an empty object keeps the line
-    // parseable if it ever did.
-    serde_json::to_string(stats).unwrap_or_else(|_| "{}".into())
+/// The stats as one line of JSON, with the export calls per server under
+/// `exports_by_server`.
+fn stats_json(stats: &SimStats, exports: &BTreeMap<String, ServerExports>) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(flatten)]
+        stats: &'a SimStats,
+        exports_by_server: &'a BTreeMap<String, ServerExports>,
+    }
+    // Serialising plain integers and strings cannot fail; an empty object keeps
+    // the line parseable if it ever did.
+    serde_json::to_string(&Line {
+        stats,
+        exports_by_server: exports,
+    })
+    .unwrap_or_else(|_| "{}".into())
 }
 
 /// Writes one line on stdout and flushes it: the reader may be a pipe that
@@ -196,6 +216,7 @@ mod tests {
         assert_eq!(config.faults, default.faults);
         assert_eq!(config.seed, default.seed);
         assert_eq!(config.rate_limit, default.rate_limit);
+        assert_eq!(config.task_ttl, default.task_ttl);
     }
 
     #[test]
@@ -209,9 +230,11 @@ mod tests {
             faults: "500=0.5".into(),
             seed: 7,
             rate_limit: Some(10.0),
+            export_ttl: Some(2.5),
             ..args()
         })
         .unwrap();
+        assert_eq!(config.task_ttl, Duration::from_millis(2500));
         assert_eq!(config.tokens.len(), 1);
         assert_eq!(config.ak_sk[0].0, "AK1");
         assert_eq!(config.export_duration, Duration::from_millis(1500));

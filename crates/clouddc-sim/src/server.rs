@@ -1,7 +1,7 @@
 //! The HTTP service: routes, the checks every request goes through, and the
 //! three operations.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ use crate::faults::{FaultInjector, FaultKind, Roll};
 use crate::limits::RateLimiter;
 use crate::tasks::{Task, TaskStore};
 use crate::wire::{WireError, WireTask};
-use crate::{SimConfig, SimStats};
+use crate::{ServerExports, SimConfig, SimStats};
 
 /// The largest request body read; the export body is `{}` at most.
 const MAX_BODY: usize = 16 * 1024;
@@ -45,6 +45,9 @@ pub(crate) struct State {
     downloads: Arc<Semaphore>,
     servers: Option<HashSet<String>>,
     counters: Counters,
+    /// Export calls and tasks created, per server: what a test needs to prove a
+    /// resumed collect exported each server at most once.
+    exports_by_server: std::sync::Mutex<BTreeMap<String, ServerExports>>,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +69,7 @@ impl State {
             downloads: Arc::new(Semaphore::new(config.max_downloads)),
             servers: config.servers.as_ref().map(|s| s.iter().cloned().collect()),
             counters: Counters::default(),
+            exports_by_server: std::sync::Mutex::default(),
             config,
         }
     }
@@ -82,6 +86,33 @@ impl State {
             live_tasks: self.tasks.len() as u64,
             faults: self.faults.counts(),
         }
+    }
+}
+
+impl State {
+    /// Counts an export call for `server` (whatever its answer).
+    fn count_export(&self, server: &str) {
+        self.with_exports(server, |entry| entry.calls += 1);
+    }
+
+    /// Counts a task created for `server`.
+    fn count_export_task(&self, server: &str) {
+        self.with_exports(server, |entry| entry.tasks_created += 1);
+    }
+
+    fn with_exports(&self, server: &str, change: impl FnOnce(&mut ServerExports)) {
+        let mut map = self
+            .exports_by_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        change(map.entry(server.to_owned()).or_default());
+    }
+
+    pub(crate) fn exports_by_server(&self) -> BTreeMap<String, ServerExports> {
+        self.exports_by_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -282,6 +313,7 @@ async fn export(
         Err(rejection) => return bad_path(rejection),
     };
     let target = path_and_query(request.uri()).to_owned();
+    state.count_export(&server);
     let too_large = || {
         error(
             StatusCode::BAD_REQUEST,
@@ -326,6 +358,7 @@ async fn export(
     match state.tasks.export(&server, fails_at, Instant::now()) {
         Ok((task, created)) => {
             if created {
+                state.count_export_task(&server);
                 state.counters.created.fetch_add(1, Ordering::Relaxed);
             }
             (StatusCode::ACCEPTED, axum::Json(task_body(&state, &task))).into_response()
