@@ -10,7 +10,10 @@ use serde::de::DeserializeOwned;
 
 use crate::ResourceId;
 use crate::config::ClientBuilder;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded, download_to_dir};
+use crate::download::{
+    DownloadOptions, DownloadProgress, Downloaded, PartFile, Validators, download_to_dir,
+    download_to_part,
+};
 use crate::error::{from_generated, request_id};
 use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
@@ -164,17 +167,48 @@ impl Client {
     ) -> Result<Downloaded, Error> {
         validate_id("server", server)?;
         validate_id("export_id", export_id)?;
-        // Ids may hold `/`; the fallback name must stay one path component.
-        let fallback = format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_");
         download_to_dir(
             |offset| self.open_download(server, export_id, offset),
             dir,
-            &fallback,
+            &fallback_name(server, export_id),
             options,
             progress,
         )
         .await
     }
+
+    /// Like [`Client::download`], through a part file of a fixed name that a
+    /// later call can resume after the process died (see
+    /// [`crate::download::download_to_part`]).
+    pub async fn download_to_part(
+        &self,
+        server: &str,
+        export_id: &str,
+        dir: &Path,
+        options: &DownloadOptions,
+        progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+        part: &PartFile,
+        on_validators: &(dyn Fn(&Validators) + Send + Sync),
+    ) -> Result<Downloaded, Error> {
+        validate_id("server", server)?;
+        validate_id("export_id", export_id)?;
+        download_to_part(
+            |offset| self.open_download(server, export_id, offset),
+            dir,
+            &fallback_name(server, export_id),
+            options,
+            progress,
+            part,
+            on_validators,
+        )
+        .await
+    }
+}
+
+/// The archive's name when the service sends none. Ids may hold `/`; the name
+/// must stay one path component.
+fn fallback_name(server: &str, export_id: &str) -> String {
+    format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_")
 }
 
 /// Turns a generated call's result into ours. A 2xx the spec does not list for

@@ -29,6 +29,7 @@
 
 mod body;
 mod gzip;
+mod part;
 mod pipeline;
 mod place;
 mod resume;
@@ -48,6 +49,7 @@ use tokio::time::Instant;
 use self::body::{BodyEnd, Broken, plan_body, pump};
 use self::gzip::GzipCheck;
 use self::pipeline::{Budget, Pipeline};
+pub use self::part::{PartFile, Validators};
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
@@ -157,11 +159,67 @@ pub struct Downloaded {
 ///
 /// In every error case, nothing is left in `dir` but what was there before.
 pub async fn download_to_dir<F, Fut>(
+    fetch: F,
+    dir: &Path,
+    fallback_name: &str,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+) -> Result<Downloaded, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    download_into(fetch, dir, fallback_name, options, progress, None).await
+}
+
+/// Like [`download_to_dir`], but through a part file of a fixed name that
+/// outlives the process, so a later call (after a crash) can keep its bytes.
+///
+/// With `part.resume` set, the bytes already in the file are read back (to
+/// rebuild the SHA-256 and the gzip check) and only the rest is requested
+/// (`Range`); a `200` instead of `206`, a changed size, `ETag` or
+/// `Last-Modified` starts over from zero. `on_validators` is called with the
+/// first answer's validators, for the caller to record next to the part's
+/// name. An error or a dropped future removes the part file; a killed process
+/// leaves it.
+///
+/// # Errors
+/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when `part.name`
+/// is not a hidden `.clouddc-` name directly in `dir`.
+pub async fn download_to_part<F, Fut>(
+    fetch: F,
+    dir: &Path,
+    fallback_name: &str,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    part: &PartFile,
+    on_validators: &(dyn Fn(&Validators) + Send + Sync),
+) -> Result<Downloaded, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    download_into(
+        fetch,
+        dir,
+        fallback_name,
+        options,
+        progress,
+        Some((part, on_validators)),
+    )
+    .await
+}
+
+/// The part file of a download and who to tell its validators.
+type Named<'a> = (&'a PartFile, &'a (dyn Fn(&Validators) + Send + Sync));
+
+async fn download_into<F, Fut>(
     mut fetch: F,
     dir: &Path,
     fallback_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    named: Option<Named<'_>>,
 ) -> Result<Downloaded, Error>
 where
     F: FnMut(Option<u64>) -> Fut,
@@ -178,13 +236,24 @@ where
     } else {
         dir
     };
-    let (file, temp_path) = place::open_part(dir)?;
+    let (writer, gzip, temp_path, on_disk) = match named {
+        None => {
+            let (file, temp_path) = place::open_part(dir)?;
+            let gzip = options.verify_gzip.then(GzipCheck::new);
+            (FileWriter::new(file), gzip, temp_path, 0)
+        }
+        Some((part, _)) => {
+            place::prepare_dir(dir)?;
+            let opened = part::open(dir, part, options.verify_gzip)?;
+            (opened.writer, opened.gzip, opened.path, opened.bytes)
+        }
+    };
     let part = temp_path.to_path_buf();
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
     let pipeline = Pipeline::start(
-        FileWriter::new(file),
-        options.verify_gzip.then(GzipCheck::new),
+        writer,
+        gzip,
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
     )
@@ -195,11 +264,14 @@ where
     })?;
 
     let mut reporter = Reporter::new(progress);
-    let mut written: u64 = 0;
-    let mut total: Option<u64> = None;
+    let mut written: u64 = on_disk;
+    let resumed = named.and_then(|(part, _)| part.resume.as_ref().filter(|_| on_disk > 0));
+    let mut total: Option<u64> = resumed.and_then(|validators| validators.total);
     let mut resumes: u32 = 0;
     let mut name: Option<String> = None;
-    let mut request: Option<u64> = None;
+    let mut request: Option<u64> = (on_disk > 0).then_some(on_disk);
+    // Validators are told once, from the first answer that fits.
+    let mut told = false;
 
     loop {
         let response = fetch(request).await?;
@@ -222,12 +294,23 @@ where
                 .and_then(|value| safe_file_name(value.as_bytes()));
             name = Some(proposed.unwrap_or_else(|| fallback.clone()));
         }
-        let outcome = match plan_body(status, response.headers(), request, total) {
+        let planned = plan_body(status, response.headers(), request, total).and_then(|plan| {
+            // A resumed answer for another version of the archive is no answer.
+            match resumed.filter(|_| !plan.from_zero && !told) {
+                Some(before) => before.mismatch(response.headers()).map_or(Ok(plan), Err),
+                None => Ok(plan),
+            }
+        });
+        let outcome = match planned {
             Err(reason) => {
                 drop(response);
                 Outcome::Inconsistent { reason, meta }
             }
             Ok(plan) => {
+                if let Some((_, tell)) = named.filter(|_| !told || plan.from_zero) {
+                    tell(&Validators::of(response.headers(), plan.total));
+                    told = true;
+                }
                 if plan.from_zero && written > 0 {
                     tracing::debug!(
                         written,
