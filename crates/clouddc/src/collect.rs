@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
 use crate::Error;
 use crate::client::Client;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded};
+use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, Validators};
+use crate::journal::resume::{self, Recorder};
+use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
 use crate::waiter::{WaitOptions, WaitProgress};
 
 /// How many servers may be between their export call and their download at once:
@@ -46,6 +49,13 @@ pub struct CollectOptions {
     /// the running task (the simulator's documented behaviour) or starts another,
     /// which is harmless next to losing a server's logs.
     pub export_attempts: u32,
+    /// Where each server's progress is recorded, and a previous run's found:
+    /// with one, a server whose archive is complete and unchanged is skipped,
+    /// a saved export is polled instead of exported again, and a part file is
+    /// resumed (see [`crate::journal`]). `None` collects everything afresh.
+    pub journal: Option<Arc<dyn Journal>>,
+    /// Saved exports older than this are exported again rather than polled.
+    pub max_export_age: Duration,
 }
 
 impl Default for CollectOptions {
@@ -57,6 +67,8 @@ impl Default for CollectOptions {
             wait: WaitOptions::default(),
             download: DownloadOptions::default(),
             export_attempts: 3,
+            journal: None,
+            max_export_age: MAX_EXPORT_AGE,
         }
     }
 }
@@ -96,6 +108,9 @@ pub struct ServerOutcome {
     pub export_id: Option<String>,
     /// The archive, or why there is none.
     pub result: Result<Downloaded, Error>,
+    /// The archive was already complete from a previous run (per the journal,
+    /// verified by length and SHA-256): no request was made for it.
+    pub resumed: bool,
 }
 
 /// A callback for [`CollectEvent`]s.
@@ -151,59 +166,136 @@ impl Client {
                 sink(event);
             }
         };
-        emit(CollectEvent::Exporting {
-            server: server.clone(),
-        });
-        // The semaphore is never closed, so acquiring cannot fail.
-        let slot = slots.exports.acquire().await.ok();
-        let exported = self
-            .export_with_attempts(&server, options.export_attempts)
-            .await;
-        drop(slot);
-        let task = match exported {
-            Ok(task) => task,
-            Err(error) => {
-                return ServerOutcome {
-                    server,
-                    export_id: None,
-                    result: Err(error),
-                };
+        let journal = options.journal.as_deref();
+        let recorder = Recorder::new(journal, &server);
+        let recalled = journal.and_then(|j| j.recall(&server)).unwrap_or_default();
+        if let Some(saved) = &recalled.complete {
+            match resume::verify_archive(&options.output_dir, saved).await {
+                Ok(archive) => {
+                    return ServerOutcome {
+                        server,
+                        export_id: Some(saved.export_id.clone()),
+                        result: Ok(archive),
+                        resumed: true,
+                    };
+                }
+                Err(why) => {
+                    tracing::info!(server, why, "the journaled archive does not check out; collecting it again");
+                }
             }
+        }
+        let saved = if journal.is_some() {
+            resume::saved_export(&recalled, options.max_export_age, resume::unix_now())
+                .inspect_err(|why| tracing::debug!(server, why, "exporting"))
+                .ok()
+        } else {
+            None
         };
-        let export_id = task.export_id.clone();
+        let failed = |export_id, error| ServerOutcome {
+            server: server.clone(),
+            export_id,
+            result: Err(error),
+            resumed: false,
+        };
+        let last_status = std::sync::Mutex::new(None::<String>);
         let on_wait = |progress: &WaitProgress| {
+            let status = progress.task.status.as_str();
+            let mut last = last_status.lock().unwrap_or_else(|e| e.into_inner());
+            if last.as_deref() != Some(status) {
+                *last = Some(status.to_owned());
+                recorder.status(&progress.task);
+            }
+            drop(last);
             emit(CollectEvent::Waiting {
                 server: server.clone(),
                 progress: progress.clone(),
             })
         };
-        let result = match self
-            .wait_for_export(&server, &export_id, Some(task), &options.wait, &on_wait)
-            .await
-        {
-            Ok(_) => {
-                let on_bytes = |progress: DownloadProgress| {
-                    emit(CollectEvent::Downloading {
-                        server: server.clone(),
-                        progress,
-                    })
-                };
-                let _slot = slots.downloads.acquire().await.ok();
-                self.download(
-                    &server,
-                    &export_id,
-                    &options.output_dir,
-                    &options.download,
-                    &on_bytes,
-                )
+        let mut waited = None;
+        if let Some(export_id) = saved {
+            match self
+                .wait_for_export(&server, &export_id, None, &options.wait, &on_wait)
                 .await
+            {
+                Err(Error::Api(api)) if api.status == 404 => tracing::info!(
+                    server,
+                    export_id,
+                    "the saved export is no longer known to the service (404); exporting again"
+                ),
+                other => waited = Some((export_id, other)),
             }
-            Err(error) => Err(error),
+        }
+        let (export_id, waited) = match waited {
+            Some(waited) => waited,
+            None => {
+                emit(CollectEvent::Exporting {
+                    server: server.clone(),
+                });
+                // The semaphore is never closed, so acquiring cannot fail.
+                let slot = slots.exports.acquire().await.ok();
+                let exported = self
+                    .export_with_attempts(&server, options.export_attempts)
+                    .await;
+                drop(slot);
+                let task = match exported {
+                    Ok(task) => task,
+                    Err(error) => return failed(None, error),
+                };
+                let export_id = task.export_id.clone();
+                recorder.exported(&export_id);
+                let waited = self
+                    .wait_for_export(&server, &export_id, Some(task), &options.wait, &on_wait)
+                    .await;
+                (export_id, waited)
+            }
+        };
+        if let Err(error) = waited {
+            return failed(Some(export_id), error);
+        }
+        let on_bytes = |progress: DownloadProgress| {
+            emit(CollectEvent::Downloading {
+                server: server.clone(),
+                progress,
+            })
+        };
+        let _slot = slots.downloads.acquire().await.ok();
+        let result = if journal.is_some() {
+            let part = PartFile {
+                name: part_name(&server),
+                resume: recalled
+                    .download
+                    .filter(|d| d.part == part_name(&server))
+                    .filter(|_| recalled.export.as_ref().is_some_and(|e| e.export_id == export_id))
+                    .map(|d| d.validators),
+            };
+            let on_validators =
+                |validators: &Validators| recorder.downloading(&export_id, &part.name, validators);
+            self.download_to_part(
+                &server,
+                &export_id,
+                &options.output_dir,
+                &options.download,
+                &on_bytes,
+                &part,
+                &on_validators,
+            )
+            .await
+            .inspect(|archive| recorder.complete(&export_id, archive))
+        } else {
+            self.download(
+                &server,
+                &export_id,
+                &options.output_dir,
+                &options.download,
+                &on_bytes,
+            )
+            .await
         };
         ServerOutcome {
             server,
             export_id: Some(export_id),
             result,
+            resumed: false,
         }
     }
 

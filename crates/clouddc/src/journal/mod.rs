@@ -13,6 +13,7 @@
 mod format;
 mod lock;
 mod replay;
+pub(crate) mod resume;
 
 use std::collections::BTreeMap;
 use std::fs::File;
