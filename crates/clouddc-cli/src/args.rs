@@ -187,6 +187,10 @@ pub struct CollectArgs {
     /// How long to wait for each server's export, e.g. 90s, 15m, 1h
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Ignore and replace the journal of an interrupted collect in DIR: export and
+    /// download every server again
+    #[arg(long)]
+    pub fresh: bool,
     #[command(flatten)]
     pub check: CheckArgs,
 }

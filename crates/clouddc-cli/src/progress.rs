@@ -378,6 +378,7 @@ mod tests {
             sha256: None,
             error: error.map(str::to_owned),
             request_id: None,
+            resumed: false,
         }
     }
 

@@ -40,6 +40,9 @@ pub struct Record {
     pub error: Option<String>,
     /// The `X-Request-Id` of the failed response, for a support case.
     pub request_id: Option<String>,
+    /// The archive was complete from an interrupted earlier run (the journal
+    /// said so and the file still matched its length and SHA-256).
+    pub resumed: bool,
 }
 
 impl Record {
@@ -59,6 +62,7 @@ impl Record {
                 sha256: Some(archive.sha256.clone()),
                 error: None,
                 request_id: None,
+                resumed: false,
             },
             Err(error) => Self {
                 server,
@@ -69,17 +73,21 @@ impl Record {
                 sha256: None,
                 error: Some(chain(error)),
                 request_id: error.request_id().map(str::to_owned),
+                resumed: false,
             },
         }
     }
 
     /// The record of one server's outcome in `Client::collect`.
     pub fn from_outcome(outcome: &ServerOutcome) -> Self {
-        Self::new(
-            outcome.server.clone(),
-            outcome.export_id.clone(),
-            &outcome.result,
-        )
+        Self {
+            resumed: outcome.resumed,
+            ..Self::new(
+                outcome.server.clone(),
+                outcome.export_id.clone(),
+                &outcome.result,
+            )
+        }
     }
 
     /// Whether the archive was collected.
@@ -144,11 +152,12 @@ fn print_text(out: &mut dyn Write, records: &[Record], totals: Totals) -> io::Re
         match record.status {
             Status::Ok => writeln!(
                 out,
-                "{:<width$}  ok      {}  {}  sha256:{}",
+                "{:<width$}  ok      {}  {}  sha256:{}{}",
                 record.server,
                 record.path.as_deref().unwrap_or_default(),
                 BinaryBytes(record.bytes.unwrap_or_default()),
                 record.sha256.as_deref().unwrap_or_default(),
+                if record.resumed { "  resumed" } else { "" },
             )?,
             Status::Failed => {
                 write!(out, "{:<width$}  failed  ", record.server)?;
@@ -230,9 +239,29 @@ mod tests {
             "sha256",
             "error",
             "request_id",
+            "resumed",
         ] {
             assert!(results[1].get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn a_resumed_archive_is_marked_in_text_and_json() {
+        let mut records = records();
+        records[0].resumed = true;
+        let totals = Totals {
+            requested: 2,
+            elapsed: Duration::from_secs(1),
+        };
+        let mut text = Vec::new();
+        print(&mut text, Format::Text, &records, totals).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.lines().next().unwrap().ends_with("  resumed"), "{text}");
+        let mut json = Vec::new();
+        print(&mut json, Format::Json, &records, totals).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(doc["results"][0]["resumed"], true);
+        assert_eq!(doc["results"][1]["resumed"], false);
     }
 
     #[test]
@@ -249,6 +278,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("..     failed  invalid server"), "{text}");
+        assert!(!text.contains("resumed"), "{text}");
         assert!(
             text.ends_with("1 of 3 servers collected, 1 failed, in 3 seconds, 1 not finished\n"),
             "{text}"
