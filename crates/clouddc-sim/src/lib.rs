@@ -85,6 +85,9 @@ pub struct SimStats {
     pub throttled: u64,
     /// Requests refused for authentication (401).
     pub unauthenticated: u64,
+    /// Archive bytes handed to connections by `DownloadServerLogs`, resumed and
+    /// restarted bodies included.
+    pub download_bytes: u64,
     /// Tasks held now (running, or finished and not yet expired).
     pub live_tasks: u64,
     /// Faults injected, by kind.

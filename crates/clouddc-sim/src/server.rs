@@ -58,6 +58,7 @@ struct Counters {
     created: AtomicU64,
     throttled: AtomicU64,
     unauthenticated: AtomicU64,
+    download_bytes: AtomicU64,
 }
 
 impl State {
@@ -83,6 +84,7 @@ impl State {
             tasks_created: c(&self.counters.created),
             throttled: c(&self.counters.throttled),
             unauthenticated: c(&self.counters.unauthenticated),
+            download_bytes: c(&self.counters.download_bytes),
             live_tasks: self.tasks.len() as u64,
             faults: self.faults.counts(),
         }
@@ -513,6 +515,7 @@ async fn download(
         end,
         fault,
         stall_for: state.config.stall_for,
+        served: state.clone(),
         _permit: permit,
     }));
     let mut response = Response::new(body);
@@ -583,6 +586,8 @@ struct BodyState {
     /// The fault to strike and the offset where it strikes.
     fault: Option<(FaultKind, u64)>,
     stall_for: Duration,
+    /// Where the bytes handed to the connection are counted.
+    served: Shared,
     /// Held until the body is dropped, so the download bound counts streams.
     _permit: OwnedSemaphorePermit,
 }
@@ -624,6 +629,11 @@ fn body_stream(state: BodyState) -> impl futures::Stream<Item = Result<Bytes, st
             .layout
             .chunk(&state.digest, state.position, n as usize);
         state.position += n;
+        state
+            .served
+            .counters
+            .download_bytes
+            .fetch_add(n, Ordering::Relaxed);
         Some((Ok(chunk), Some(state)))
     })
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::ResourceId;
 use crate::config::ClientBuilder;
 use crate::download::{
-    DownloadOptions, DownloadProgress, Downloaded, PartFile, Validators, download_to_dir,
+    DownloadOptions, DownloadProgress, Downloaded, PartFile, PartWatch, download_to_dir,
     download_to_part,
 };
 use crate::error::{from_generated, request_id};
@@ -188,7 +188,7 @@ impl Client {
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
         part: &PartFile,
-        on_validators: &(dyn Fn(&Validators) + Send + Sync),
+        watch: &dyn PartWatch,
     ) -> Result<Downloaded, Error> {
         validate_id("server", server)?;
         validate_id("export_id", export_id)?;
@@ -199,7 +199,7 @@ impl Client {
             options,
             progress,
             part,
-            on_validators,
+            watch,
         )
         .await
     }

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::Error;
 use crate::client::Client;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, Validators};
+use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile};
 use crate::journal::resume::{self, Recorder};
 use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
 use crate::waiter::{WaitOptions, WaitProgress};
@@ -268,8 +268,7 @@ impl Client {
                     .filter(|_| recalled.export.as_ref().is_some_and(|e| e.export_id == export_id))
                     .map(|d| d.validators),
             };
-            let on_validators =
-                |validators: &Validators| recorder.downloading(&export_id, &part.name, validators);
+            let watch = recorder.part(&export_id, &part.name);
             self.download_to_part(
                 &server,
                 &export_id,
@@ -277,10 +276,9 @@ impl Client {
                 &options.download,
                 &on_bytes,
                 &part,
-                &on_validators,
+                &watch,
             )
             .await
-            .inspect(|archive| recorder.complete(&export_id, archive))
         } else {
             self.download(
                 &server,

@@ -50,6 +50,7 @@ use self::body::{BodyEnd, Broken, plan_body, pump};
 use self::gzip::GzipCheck;
 use self::pipeline::{Budget, Pipeline};
 pub use self::part::{PartFile, Validators};
+
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
@@ -178,10 +179,11 @@ where
 /// With `part.resume` set, the bytes already in the file are read back (to
 /// rebuild the SHA-256 and the gzip check) and only the rest is requested
 /// (`Range`); a `200` instead of `206`, a changed size, `ETag` or
-/// `Last-Modified` starts over from zero. `on_validators` is called with the
-/// first answer's validators, for the caller to record next to the part's
-/// name. An error or a dropped future removes the part file; a killed process
-/// leaves it.
+/// `Last-Modified` starts over from zero. `watch` is told the first answer's
+/// validators (to record next to the part's name), and the final path just
+/// before the checked archive is renamed there (to record it first: a crash
+/// right after the rename must not leave a file nobody knows of). An error or
+/// a dropped future removes the part file; a killed process leaves it.
 ///
 /// # Errors
 /// Those of [`download_to_dir`], and [`Error::InvalidInput`] when `part.name`
@@ -193,7 +195,7 @@ pub async fn download_to_part<F, Fut>(
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     part: &PartFile,
-    on_validators: &(dyn Fn(&Validators) + Send + Sync),
+    watch: &dyn PartWatch,
 ) -> Result<Downloaded, Error>
 where
     F: FnMut(Option<u64>) -> Fut,
@@ -205,13 +207,22 @@ where
         fallback_name,
         options,
         progress,
-        Some((part, on_validators)),
+        Some((part, watch)),
     )
     .await
 }
 
-/// The part file of a download and who to tell its validators.
-type Named<'a> = (&'a PartFile, &'a (dyn Fn(&Validators) + Send + Sync));
+/// Told what a download through a [`PartFile`] must not lose in a crash.
+pub trait PartWatch: Send + Sync {
+    /// The archive's validators, from the first answer (and again after a
+    /// restart from zero).
+    fn started(&self, validators: &Validators);
+    /// The checked archive is about to be renamed to `archive.path`.
+    fn placing(&self, archive: &Downloaded);
+}
+
+/// The part file of a download and who watches it.
+type Named<'a> = (&'a PartFile, &'a dyn PartWatch);
 
 async fn download_into<F, Fut>(
     mut fetch: F,
@@ -308,7 +319,7 @@ where
             }
             Ok(plan) => {
                 if let Some((_, tell)) = named.filter(|_| !told || plan.from_zero) {
-                    tell(&Validators::of(response.headers(), plan.total));
+                    tell.started(&Validators::of(response.headers(), plan.total));
                     told = true;
                 }
                 if plan.from_zero && written > 0 {
@@ -394,7 +405,18 @@ where
         });
     }
     reporter.finish(written);
-    let name = name.unwrap_or(fallback);
+    let mut name = name.unwrap_or(fallback);
+    if let Some((_, watch)) = named {
+        // Chosen before the rename, so it can be told first; the rename still
+        // never replaces a file, should one appear in between.
+        name = place::free_name(dir, &name)?;
+        watch.placing(&Downloaded {
+            path: dir.join(&name),
+            bytes: written,
+            sha256: result.sha256.clone(),
+            resumes,
+        });
+    }
     let path = place::persist(temp_path, dir, &name).await?;
     Ok(Downloaded {
         path,

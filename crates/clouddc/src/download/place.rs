@@ -71,6 +71,30 @@ fn final_path(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     }
 }
 
+/// The first of `name`, `<stem>.1<ext>`, ... that does not exist in `dir`.
+pub(super) fn free_name(dir: &Path, name: &str) -> Result<String, Error> {
+    let (stem, ext) = split_extension(name);
+    for n in 0..=MAX_SUFFIX {
+        let candidate = if n == 0 {
+            name.to_string()
+        } else {
+            format!("{stem}.{n}{ext}")
+        };
+        let path = final_path(dir, &candidate)?;
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::Io {
+        action: "finding a free name for",
+        path: dir.join(name),
+        source: io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("it and every name from {stem}.1{ext} to {stem}.{MAX_SUFFIX}{ext} exist"),
+        ),
+    })
+}
+
 /// Moves the temporary file to `dir/name`, or the first free `<stem>.N<ext>`,
 /// never replacing an existing file, then syncs the directory.
 pub(super) async fn persist(temp: TempPath, dir: &Path, name: &str) -> Result<PathBuf, Error> {
@@ -135,6 +159,16 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_free_name_is_the_first_missing_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(free_name(tmp.path(), "x.tar.gz").unwrap(), "x.tar.gz");
+        std::fs::write(tmp.path().join("x.tar.gz"), b"").unwrap();
+        std::fs::write(tmp.path().join("x.1.tar.gz"), b"").unwrap();
+        assert_eq!(free_name(tmp.path(), "x.tar.gz").unwrap(), "x.2.tar.gz");
+        assert!(free_name(tmp.path(), "../x").is_err());
+    }
 
     #[test]
     fn every_free_name_taken_is_a_typed_error() {

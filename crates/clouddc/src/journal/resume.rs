@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use super::{Journal, Record, SavedArchive, ServerState};
-use crate::download::{Downloaded, Validators};
+use crate::download::{Downloaded, PartWatch, Validators};
 use crate::tolerant::StatusKind;
 use crate::types::ExportTask;
 
@@ -57,16 +57,16 @@ impl<'a> Recorder<'a> {
         });
     }
 
-    pub(crate) fn downloading(&self, export_id: &str, part: &str, validators: &Validators) {
-        self.record(Record::Downloading {
-            server: self.server.to_owned(),
-            export_id: export_id.to_owned(),
-            part: part.to_owned(),
-            validators: validators.clone(),
-        });
+    /// What records a download through the part file `part`.
+    pub(crate) fn part<'b>(&'b self, export_id: &'b str, part: &'b str) -> PartRecorder<'b> {
+        PartRecorder {
+            recorder: self,
+            export_id,
+            part,
+        }
     }
 
-    pub(crate) fn complete(&self, export_id: &str, archive: &Downloaded) {
+    fn complete(&self, export_id: &str, archive: &Downloaded) {
         let Some(file) = archive.path.file_name().and_then(|n| n.to_str()) else {
             return;
         };
@@ -77,6 +77,31 @@ impl<'a> Recorder<'a> {
             bytes: archive.bytes,
             sha256: archive.sha256.clone(),
         });
+    }
+}
+
+/// Records one download's steps.
+pub(crate) struct PartRecorder<'a> {
+    recorder: &'a Recorder<'a>,
+    export_id: &'a str,
+    part: &'a str,
+}
+
+impl PartWatch for PartRecorder<'_> {
+    fn started(&self, validators: &Validators) {
+        self.recorder.record(Record::Downloading {
+            server: self.recorder.server.to_owned(),
+            export_id: self.export_id.to_owned(),
+            part: self.part.to_owned(),
+            validators: validators.clone(),
+        });
+    }
+
+    /// Recorded before the rename: a crash between the two leaves a record
+    /// of a missing file, which the next run finds does not check out and
+    /// collects again, rather than a file the journal does not know of.
+    fn placing(&self, archive: &Downloaded) {
+        self.recorder.complete(self.export_id, archive);
     }
 }
 
