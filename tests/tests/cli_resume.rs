@@ -66,7 +66,10 @@ fn a_rerun_skips_complete_archives_without_a_request_and_says_resumed() {
 
     // A changed archive is collected again, not reported as resumed.
     let first_doc = json(&first.stdout);
-    let path = first_doc["results"][0]["path"].as_str().unwrap().to_string();
+    let path = first_doc["results"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     std::fs::write(&path, b"not the archive").unwrap();
     std::fs::remove_file(&path).unwrap();
     let third = run(&args);

@@ -64,13 +64,18 @@ fn start_sim() -> (Child, BufReader<std::process::ChildStdout>, String) {
 }
 
 /// Stops the simulator with SIGTERM and returns its stats line as JSON.
-fn stop_sim(mut child: Child, mut stdout: BufReader<std::process::ChildStdout>) -> serde_json::Value {
+fn stop_sim(
+    mut child: Child,
+    mut stdout: BufReader<std::process::ChildStdout>,
+) -> serde_json::Value {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
     let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("the rest of stdout");
+    stdout
+        .read_to_string(&mut rest)
+        .expect("the rest of stdout");
     child.wait().expect("the simulator ends");
     let stats = rest
         .lines()
@@ -115,7 +120,10 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
     let mut rng = XorShift(SEED.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let (mut kills, mut runs, mut torn, mut failed_runs) = (0usize, 0usize, 0usize, 0usize);
     let final_run = loop {
-        assert!(started.elapsed() < BUDGET, "over the time budget after {runs} runs");
+        assert!(
+            started.elapsed() < BUDGET,
+            "over the time budget after {runs} runs"
+        );
         assert!(runs < MAX_RUNS, "{runs} runs without a clean exit");
         let run = runs;
         runs += 1;
@@ -142,7 +150,9 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
             std::thread::sleep(Duration::from_millis(2));
         };
         let stderr = std::fs::read_to_string(logs.join(format!("{run}.err"))).unwrap();
-        torn += stderr.matches("journal: dropped a torn last record").count();
+        torn += stderr
+            .matches("journal: dropped a torn last record")
+            .count();
         match status {
             None => {}
             Some(status) if status.success() => break run,
@@ -155,7 +165,10 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
     };
     let stats = stop_sim(sim, sim_stdout);
 
-    assert!(kills >= KILLS, "only {kills} kills landed before a run finished");
+    assert!(
+        kills >= KILLS,
+        "only {kills} kills landed before a run finished"
+    );
     let out = std::fs::read_to_string(logs.join(format!("{final_run}.out"))).unwrap();
     let document = cli_support::json(&out);
     let results = document["results"].as_array().expect("results");
@@ -172,7 +185,11 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
         let bytes = std::fs::read(path).unwrap();
         assert_eq!(bytes.len() as u64, layout.len(), "{server}");
         total += layout.len();
-        assert_eq!(sha256_hex(&bytes), layout.sha256(), "{server}: the simulator's archive");
+        assert_eq!(
+            sha256_hex(&bytes),
+            layout.sha256(),
+            "{server}: the simulator's archive"
+        );
         assert_eq!(result["sha256"], layout.sha256().as_str());
     }
 
@@ -182,7 +199,10 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
     for server in &servers {
         let counts = &per_server[server];
         // The default export TTL (an hour) cannot expire a task in this test.
-        assert_eq!(counts["tasks_created"], 1, "{server} exported more than once: {counts}");
+        assert_eq!(
+            counts["tasks_created"], 1,
+            "{server} exported more than once: {counts}"
+        );
         calls.push(counts["calls"].as_u64().unwrap());
     }
 
@@ -192,7 +212,11 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
         .filter(|name| !name.ends_with(".tar.gz"))
         .collect();
     left.sort();
-    assert_eq!(left, [".clouddc-journal"], "only the archives and the journal remain");
+    assert_eq!(
+        left,
+        [".clouddc-journal"],
+        "only the archives and the journal remain"
+    );
     let archives = std::fs::read_dir(&dir).unwrap().count() - 1;
     assert_eq!(archives, SERVERS, "one archive a server, no .N copies");
 
@@ -201,8 +225,7 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
     println!(
         "kill test: {kills} kills, {runs} runs ({failed_runs} ended 1 under faults), \
          {torn} torn journal records dropped, {resumed} of {SERVERS} archives skipped as complete \
-         by the last run, {} s"
-        ,
+         by the last run, {} s",
         started.elapsed().as_secs()
     );
     println!(

@@ -256,7 +256,10 @@ mod tests {
         let mut text = Vec::new();
         print(&mut text, Format::Text, &records, totals).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.lines().next().unwrap().ends_with("  resumed"), "{text}");
+        assert!(
+            text.lines().next().unwrap().ends_with("  resumed"),
+            "{text}"
+        );
         let mut json = Vec::new();
         print(&mut json, Format::Json, &records, totals).unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -11,8 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::ResourceId;
 use crate::config::ClientBuilder;
 use crate::download::{
-    DownloadOptions, DownloadProgress, Downloaded, PartFile, PartWatch, download_to_dir,
-    download_to_part,
+    DownloadOptions, DownloadProgress, Downloaded, PartTarget, download_to_dir, download_to_part,
 };
 use crate::error::{from_generated, request_id};
 use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
@@ -187,8 +186,7 @@ impl Client {
         dir: &Path,
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
-        part: &PartFile,
-        watch: &dyn PartWatch,
+        part: PartTarget<'_>,
     ) -> Result<Downloaded, Error> {
         validate_id("server", server)?;
         validate_id("export_id", export_id)?;
@@ -199,7 +197,6 @@ impl Client {
             options,
             progress,
             part,
-            watch,
         )
         .await
     }

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::Error;
 use crate::client::Client;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile};
+use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, PartTarget};
 use crate::journal::resume::{self, Recorder};
 use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
 use crate::waiter::{WaitOptions, WaitProgress};
@@ -180,7 +180,11 @@ impl Client {
                     };
                 }
                 Err(why) => {
-                    tracing::info!(server, why, "the journaled archive does not check out; collecting it again");
+                    tracing::info!(
+                        server,
+                        why,
+                        "the journaled archive does not check out; collecting it again"
+                    );
                 }
             }
         }
@@ -265,7 +269,12 @@ impl Client {
                 resume: recalled
                     .download
                     .filter(|d| d.part == part_name(&server))
-                    .filter(|_| recalled.export.as_ref().is_some_and(|e| e.export_id == export_id))
+                    .filter(|_| {
+                        recalled
+                            .export
+                            .as_ref()
+                            .is_some_and(|e| e.export_id == export_id)
+                    })
                     .map(|d| d.validators),
             };
             let watch = recorder.part(&export_id, &part.name);
@@ -275,8 +284,10 @@ impl Client {
                 &options.output_dir,
                 &options.download,
                 &on_bytes,
-                &part,
-                &watch,
+                PartTarget {
+                    file: &part,
+                    watch: &watch,
+                },
             )
             .await
         } else {

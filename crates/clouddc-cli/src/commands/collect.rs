@@ -126,7 +126,11 @@ fn open_journal(
             "journal: {} journaled servers are not in this run's list and are not collected: {}{}",
             absent.len(),
             shown.join(", "),
-            if absent.len() > shown.len() { ", ..." } else { "" }
+            if absent.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
         ));
     }
     Ok(Arc::new(journal))

@@ -48,8 +48,8 @@ use tokio::time::Instant;
 
 use self::body::{BodyEnd, Broken, plan_body, pump};
 use self::gzip::GzipCheck;
-use self::pipeline::{Budget, Pipeline};
 pub use self::part::{PartFile, Validators};
+use self::pipeline::{Budget, Pipeline};
 
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
@@ -176,17 +176,17 @@ where
 /// Like [`download_to_dir`], but through a part file of a fixed name that
 /// outlives the process, so a later call (after a crash) can keep its bytes.
 ///
-/// With `part.resume` set, the bytes already in the file are read back (to
+/// With `part.file.resume` set, the bytes already in the file are read back (to
 /// rebuild the SHA-256 and the gzip check) and only the rest is requested
 /// (`Range`); a `200` instead of `206`, a changed size, `ETag` or
-/// `Last-Modified` starts over from zero. `watch` is told the first answer's
+/// `Last-Modified` starts over from zero. `part.watch` is told the first answer's
 /// validators (to record next to the part's name), and the final path just
 /// before the checked archive is renamed there (to record it first: a crash
 /// right after the rename must not leave a file nobody knows of). An error or
 /// a dropped future removes the part file; a killed process leaves it.
 ///
 /// # Errors
-/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when `part.name`
+/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when `part.file.name`
 /// is not a hidden `.clouddc-` name directly in `dir`.
 pub async fn download_to_part<F, Fut>(
     fetch: F,
@@ -194,22 +194,30 @@ pub async fn download_to_part<F, Fut>(
     fallback_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
-    part: &PartFile,
-    watch: &dyn PartWatch,
+    part: PartTarget<'_>,
 ) -> Result<Downloaded, Error>
 where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    download_into(
-        fetch,
-        dir,
-        fallback_name,
-        options,
-        progress,
-        Some((part, watch)),
-    )
-    .await
+    download_into(fetch, dir, fallback_name, options, progress, Some(part)).await
+}
+
+/// The part file of a resumable download and who watches it.
+#[derive(Clone, Copy)]
+pub struct PartTarget<'a> {
+    /// The part file.
+    pub file: &'a PartFile,
+    /// Told what must survive a crash.
+    pub watch: &'a dyn PartWatch,
+}
+
+impl std::fmt::Debug for PartTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartTarget")
+            .field("file", self.file)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Told what a download through a [`PartFile`] must not lose in a crash.
@@ -221,16 +229,13 @@ pub trait PartWatch: Send + Sync {
     fn placing(&self, archive: &Downloaded);
 }
 
-/// The part file of a download and who watches it.
-type Named<'a> = (&'a PartFile, &'a dyn PartWatch);
-
 async fn download_into<F, Fut>(
     mut fetch: F,
     dir: &Path,
     fallback_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
-    named: Option<Named<'_>>,
+    named: Option<PartTarget<'_>>,
 ) -> Result<Downloaded, Error>
 where
     F: FnMut(Option<u64>) -> Fut,
@@ -253,9 +258,9 @@ where
             let gzip = options.verify_gzip.then(GzipCheck::new);
             (FileWriter::new(file), gzip, temp_path, 0)
         }
-        Some((part, _)) => {
+        Some(target) => {
             place::prepare_dir(dir)?;
-            let opened = part::open(dir, part, options.verify_gzip)?;
+            let opened = part::open(dir, target.file, options.verify_gzip)?;
             (opened.writer, opened.gzip, opened.path, opened.bytes)
         }
     };
@@ -276,7 +281,7 @@ where
 
     let mut reporter = Reporter::new(progress);
     let mut written: u64 = on_disk;
-    let resumed = named.and_then(|(part, _)| part.resume.as_ref().filter(|_| on_disk > 0));
+    let resumed = named.and_then(|target| target.file.resume.as_ref().filter(|_| on_disk > 0));
     let mut total: Option<u64> = resumed.and_then(|validators| validators.total);
     let mut resumes: u32 = 0;
     let mut name: Option<String> = None;
@@ -318,8 +323,10 @@ where
                 Outcome::Inconsistent { reason, meta }
             }
             Ok(plan) => {
-                if let Some((_, tell)) = named.filter(|_| !told || plan.from_zero) {
-                    tell.started(&Validators::of(response.headers(), plan.total));
+                if let Some(target) = named.filter(|_| !told || plan.from_zero) {
+                    target
+                        .watch
+                        .started(&Validators::of(response.headers(), plan.total));
                     told = true;
                 }
                 if plan.from_zero && written > 0 {
@@ -406,7 +413,7 @@ where
     }
     reporter.finish(written);
     let mut name = name.unwrap_or(fallback);
-    if let Some((_, watch)) = named {
+    if let Some(PartTarget { watch, .. }) = named {
         // Chosen before the rename, so it can be told first; the rename still
         // never replaces a file, should one appear in between.
         name = place::free_name(dir, &name)?;

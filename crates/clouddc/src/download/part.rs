@@ -65,9 +65,7 @@ impl Validators {
     /// is not. A validator the server did not send either time proves nothing.
     pub(super) fn mismatch(&self, headers: &HeaderMap) -> Option<String> {
         let now = Self::of(headers, None);
-        let differs = |before: &Option<String>, after: &Option<String>| {
-            matches!((before, after), (Some(b), Some(a)) if a != b)
-        };
+        let differs = |before: &Option<String>, after: &Option<String>| matches!((before, after), (Some(b), Some(a)) if a != b);
         if differs(&self.etag, &now.etag) {
             return Some("the archive's ETag changed since the part was written".into());
         }
@@ -95,7 +93,10 @@ pub(super) fn open(dir: &Path, part: &PartFile, verify_gzip: bool) -> Result<Ope
     if path.parent() != Some(dir) || !part.name.starts_with(".clouddc-") {
         return Err(Error::invalid(
             "part file name",
-            format!("{:?} is not a hidden .clouddc- file in the directory", part.name),
+            format!(
+                "{:?} is not a hidden .clouddc- file in the directory",
+                part.name
+            ),
         ));
     }
     let io_error = |action| {
@@ -218,7 +219,11 @@ mod tests {
     #[test]
     fn a_prefix_that_is_not_gzip_starts_over() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".clouddc-c.part"), b"not a gzip stream at all").unwrap();
+        std::fs::write(
+            dir.path().join(".clouddc-c.part"),
+            b"not a gzip stream at all",
+        )
+        .unwrap();
         let part = PartFile {
             name: ".clouddc-c.part".into(),
             resume: Some(Validators::default()),
@@ -236,7 +241,10 @@ mod tests {
                 resume: None,
             };
             assert!(
-                matches!(open(dir.path(), &part, true), Err(Error::InvalidInput { .. })),
+                matches!(
+                    open(dir.path(), &part, true),
+                    Err(Error::InvalidInput { .. })
+                ),
                 "{name}"
             );
         }
@@ -253,6 +261,9 @@ mod tests {
         };
         assert!(before.mismatch(&headers).unwrap().contains("ETag"));
         assert_eq!(Validators::default().mismatch(&headers), None);
-        assert_eq!(Validators::of(&headers, Some(3)).etag.as_deref(), Some("\"v2\""));
+        assert_eq!(
+            Validators::of(&headers, Some(3)).etag.as_deref(),
+            Some("\"v2\"")
+        );
     }
 }

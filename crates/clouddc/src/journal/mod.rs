@@ -26,8 +26,8 @@ use sha2::{Digest, Sha256};
 
 pub use self::format::{HEADER, Record};
 pub use self::lock::LOCK_FILE;
-pub use self::replay::{SavedArchive, SavedDownload, SavedExport, ServerState};
 use self::lock::{DirLock, LockError};
+pub use self::replay::{SavedArchive, SavedDownload, SavedExport, ServerState};
 
 /// The journal's name in the output directory.
 pub const JOURNAL_FILE: &str = ".clouddc-journal";

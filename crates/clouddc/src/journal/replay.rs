@@ -55,7 +55,10 @@ pub struct SavedArchive {
 pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> BTreeMap<String, ServerState> {
     let mut states: BTreeMap<String, ServerState> = BTreeMap::new();
     for record in records {
-        apply(states.entry(record.server().to_owned()).or_default(), record);
+        apply(
+            states.entry(record.server().to_owned()).or_default(),
+            record,
+        );
     }
     states
 }
@@ -190,7 +193,12 @@ mod tests {
 
     #[test]
     fn the_latest_task_wins_and_stale_records_are_ignored() {
-        let states = replay(&[exported("a"), downloading("a"), exported("b"), status("a", false)]);
+        let states = replay(&[
+            exported("a"),
+            downloading("a"),
+            exported("b"),
+            status("a", false),
+        ]);
         let state = &states["s"];
         assert_eq!(state.export.as_ref().unwrap().export_id, "b");
         assert_eq!(state.export.as_ref().unwrap().status, None);

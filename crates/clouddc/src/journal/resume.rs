@@ -219,9 +219,19 @@ mod tests {
         let ok = verify_archive(dir.path(), &saved).await.unwrap();
         assert_eq!(ok.bytes, 3);
         saved.sha256 = hex::encode(Sha256::digest(b"abd"));
-        assert!(verify_archive(dir.path(), &saved).await.unwrap_err().contains("sha256"));
+        assert!(
+            verify_archive(dir.path(), &saved)
+                .await
+                .unwrap_err()
+                .contains("sha256")
+        );
         saved.bytes = 4;
-        assert!(verify_archive(dir.path(), &saved).await.unwrap_err().contains("bytes"));
+        assert!(
+            verify_archive(dir.path(), &saved)
+                .await
+                .unwrap_err()
+                .contains("bytes")
+        );
         saved.file = "../a.tar.gz".into();
         assert!(verify_archive(dir.path(), &saved).await.is_err());
         saved.file = "missing.tar.gz".into();

@@ -29,10 +29,7 @@ fn records_survive_a_reopen_and_a_torn_last_record_is_dropped_and_reported() {
     let (journal, recovered) = FileJournal::open(dir.path(), false).unwrap();
     assert!(recovered.torn_last);
     assert_eq!(recovered.servers, ["a", "b"]);
-    assert_eq!(
-        journal.recall("b").unwrap().export.unwrap().export_id,
-        "e2"
-    );
+    assert_eq!(journal.recall("b").unwrap().export.unwrap().export_id, "e2");
     assert_eq!(journal.recall("c"), None);
     drop(journal);
     // Compaction wrote the journal anew: the torn bytes are gone for good.
