@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|status|fleet|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | bench [download|memory|verify|status|fleet|rerun|sim|build] | soak [--servers N] | fuzz [--seconds N]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {

@@ -11,6 +11,7 @@ mod download;
 mod fleet;
 mod harness;
 mod memory;
+mod rerun;
 mod sim;
 mod status;
 mod verify;
@@ -23,7 +24,7 @@ use crate::shell;
 
 /// The benchmarks, in the order a full run takes them.
 const NAMES: &[&str] = &[
-    "download", "memory", "verify", "status", "fleet", "sim", "build",
+    "download", "memory", "verify", "status", "fleet", "rerun", "sim", "build",
 ];
 
 /// How long a benchmark waits for other work on the machine to stop.
@@ -158,6 +159,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
             "verify" => verify::run(&mut context),
             "status" => status::run(&mut context),
             "fleet" => fleet::run(&mut context),
+            "rerun" => rerun::run(&mut context),
             "sim" => sim::run(&mut context),
             "build" => build::run(&mut context),
             _ => unreachable!("names are checked above"),
