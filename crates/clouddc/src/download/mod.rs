@@ -22,7 +22,12 @@
 //! byte-bounded queue, so the async task only moves chunks and the download runs
 //! at network speed on a 2-core machine.
 //!
-//! One concept a file: `place` puts the file in the directory, `body`
+//! [`download_to_part`] is the same with a part file of a fixed name that a
+//! killed process leaves behind, so a later call resumes it (the collect
+//! journal's use).
+//!
+//! One concept a file: `place` puts the file in the directory, `part` opens a
+//! resumable part file and reads its bytes back, `body`
 //! reads one response, `resume` decides what to ask for next, `pipeline` runs
 //! the stages (`writer`, `gzip`) on their threads; this file holds the options
 //! and the loop that ties them together.
