@@ -38,6 +38,8 @@ pub const MAX_EXPORT_AGE: Duration = Duration::from_secs(12 * 3600);
 /// A journal larger than this is refused rather than read: it is ours, and a
 /// million servers' records take a fraction of it.
 const MAX_JOURNAL_BYTES: u64 = 1 << 30;
+/// The prefix of a compacted journal before it is renamed into place.
+const COMPACTION_PREFIX: &str = ".clouddc-journal-";
 /// The prefix of the part files a journaled download writes.
 const PART_PREFIX: &str = ".clouddc-resume-";
 
@@ -105,7 +107,8 @@ pub struct Recovered {
     pub corrupt: usize,
     /// The servers the journal knew of.
     pub servers: Vec<String>,
-    /// Left-over part files nobody will resume, removed.
+    /// Left-over files removed: part files nobody will resume, and new
+    /// journals a crash left before their rename.
     pub removed_parts: usize,
 }
 
@@ -233,7 +236,7 @@ fn write_compacted(
         text.push_str(&format::encode(&record));
     }
     let mut temp = tempfile::Builder::new()
-        .prefix(".clouddc-journal-")
+        .prefix(COMPACTION_PREFIX)
         .suffix(".new")
         .tempfile_in(dir)?;
     temp.write_all(text.as_bytes())?;
@@ -245,7 +248,8 @@ fn write_compacted(
 }
 
 /// Removes part files of journaled downloads the journal no longer refers to
-/// (a crash before their first record, or `--fresh`). Only this module's
+/// (a crash before their first record, or `--fresh`), and new journals a
+/// crash left half-written. Only this module's
 /// names: a `logs download` into the same directory keeps its own.
 fn remove_stray_parts(dir: &Path, states: &BTreeMap<String, ServerState>) -> usize {
     let wanted: std::collections::HashSet<&str> = states
@@ -259,10 +263,12 @@ fn remove_stray_parts(dir: &Path, states: &BTreeMap<String, ServerState>) -> usi
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with(PART_PREFIX)
-            && name.ends_with(".part")
-            && !wanted.contains(name)
-            && std::fs::remove_file(entry.path()).is_ok()
+        let stray_part =
+            name.starts_with(PART_PREFIX) && name.ends_with(".part") && !wanted.contains(name);
+        // A compaction killed before its rename; ours is renamed by now, and
+        // the lock keeps any other collector out.
+        let stray_journal = name.starts_with(COMPACTION_PREFIX) && name.ends_with(".new");
+        if (stray_part || stray_journal) && std::fs::remove_file(entry.path()).is_ok()
         {
             removed += 1;
         }

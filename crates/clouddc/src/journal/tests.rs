@@ -56,8 +56,11 @@ fn fresh_ignores_and_replaces_the_journal_and_stray_parts_are_removed() {
     std::fs::write(dir.path().join(part_name("a")), b"kept").unwrap();
     std::fs::write(dir.path().join(part_name("z")), b"stray").unwrap();
     std::fs::write(dir.path().join(".clouddc-other.part"), b"not ours").unwrap();
+    // A compaction killed before its rename.
+    std::fs::write(dir.path().join(".clouddc-journal-x1y2.new"), b"half").unwrap();
     let (journal, recovered) = FileJournal::open(dir.path(), false).unwrap();
-    assert_eq!(recovered.removed_parts, 1);
+    assert_eq!(recovered.removed_parts, 2);
+    assert!(!dir.path().join(".clouddc-journal-x1y2.new").exists());
     assert!(dir.path().join(part_name("a")).exists());
     assert!(!dir.path().join(part_name("z")).exists());
     assert!(dir.path().join(".clouddc-other.part").exists());
