@@ -268,8 +268,7 @@ fn remove_stray_parts(dir: &Path, states: &BTreeMap<String, ServerState>) -> usi
         // A compaction killed before its rename; ours is renamed by now, and
         // the lock keeps any other collector out.
         let stray_journal = name.starts_with(COMPACTION_PREFIX) && name.ends_with(".new");
-        if (stray_part || stray_journal) && std::fs::remove_file(entry.path()).is_ok()
-        {
+        if (stray_part || stray_journal) && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
     }
