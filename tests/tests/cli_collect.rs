@@ -293,8 +293,18 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert_eq!(output.status.code(), Some(130), "{seen}{rest}");
     assert!(rest.contains("interrupted"), "{rest}");
+    // Every server is listed, as interrupted: a script sees what was not done.
     let doc = json(&String::from_utf8_lossy(&output.stdout));
-    assert_eq!(doc["results"].as_array().unwrap().len(), 0, "{doc}");
+    let results = doc["results"].as_array().unwrap();
+    let listed: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| (r["server"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("srv-0001", "interrupted"), ("srv-0002", "interrupted")],
+        "{doc}"
+    );
     assert_eq!(
         files_but_the_journal(out.path()),
         Vec::<String>::new(),
@@ -373,16 +383,17 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
     // The summary lists what finished and counts what did not.
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].starts_with("srv-0001  interrupted "), "{stdout}");
     assert!(
-        lines[0].starts_with("..  failed  invalid server"),
+        lines[1].starts_with("..        failed  invalid server"),
         "{stdout}"
     );
     assert!(
-        lines[1].starts_with("0 of 2 servers collected, 1 failed"),
+        lines[2].starts_with("0 of 2 servers collected, 1 failed"),
         "{stdout}"
     );
-    assert!(lines[1].ends_with(", 1 not finished"), "{stdout}");
+    assert!(lines[2].ends_with(", 1 not finished"), "{stdout}");
 }
 
 /// The names in `dir`, but the collect's journal, which stays so that a

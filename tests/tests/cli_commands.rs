@@ -360,7 +360,6 @@ fn sim_rejects_bad_settings_with_exit_2() {
         (&["--dialect", "klingon"][..], "--dialect"),
         (&["--faults", "500=lots"], "--faults"),
         (&["--faults", "boom=0.1"], "--faults"),
-        (&["--export-seconds=-1"], "--export-seconds"),
         (&["--rate-limit", "0"], "rate_limit"),
         (&["--project-id", ".."], "project_id"),
     ] {
@@ -378,6 +377,21 @@ fn sim_rejects_bad_settings_with_exit_2() {
         &["--addr", "not-an-address", "--token", "t"][..],
         &["--addr", "127.0.0.1:0", "--ak", "AK-only"],
         &["--addr", "127.0.0.1:0", "--token", "t", "--seed", "-3"],
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--token",
+            "t",
+            "--export-seconds=-1",
+        ],
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--token",
+            "t",
+            "--archive-bytes",
+            "100",
+        ],
     ] {
         let mut args = vec!["sim"];
         args.extend_from_slice(extra);
@@ -386,6 +400,9 @@ fn sim_rejects_bad_settings_with_exit_2() {
         assert!(result.stdout.is_empty(), "{extra:?}: {result}");
         assert!(result.stderr.starts_with("error:"), "{extra:?}: {result}");
     }
+    // A negative export time says what is expected, not how floats parse.
+    let result = run(&["sim", "--token", "t", "--export-seconds=-1"]);
+    assert!(result.stderr.contains("0 or more"), "{result}");
     // No credential to accept: one line saying which flags to pass.
     let result = run(&["sim", "--addr", "127.0.0.1:0"]);
     assert_eq!(result.code, 2, "{result}");

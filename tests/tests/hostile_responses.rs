@@ -267,6 +267,7 @@ fn download_options(max_resumes: u32) -> DownloadOptions {
         max_resumes,
         idle_timeout: Some(Duration::from_millis(500)),
         verify_gzip: true,
+        overwrite: false,
     }
 }
 
@@ -853,7 +854,7 @@ async fn a_missing_content_length_is_checked_by_the_gzip_trailer() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Integrity { .. }), "{error:?}");
-    assert_eq!(listing(&nest.out()), ["srv-1-whole.tar.gz"]);
+    assert_eq!(listing(&nest.out()), ["srv-1-dump.tar.gz"]);
     nest.assert_contained();
 }
 
@@ -979,8 +980,9 @@ async fn a_web_page_instead_of_the_archive_is_an_integrity_error() {
 }
 
 #[tokio::test]
-async fn hostile_content_disposition_names_stay_in_the_directory() {
-    // (header value as raw bytes, the name expected; `None`: the fallback).
+async fn hostile_content_disposition_names_never_name_the_file() {
+    // (header value as raw bytes, the suggestion reported; `None`: none).
+    // Whatever the header, the file is the server's: `srv-1-dump.tar.gz`.
     let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
         (
             b"attachment; filename=\"../../escape.tar.gz\"".to_vec(),
@@ -1079,14 +1081,16 @@ async fn hostile_content_disposition_names_stay_in_the_directory() {
             .unwrap_or_else(|e| panic!("{shown}: {e}"));
         assert_eq!(got.path.parent(), Some(nest.out().as_path()), "{shown}");
         let name = got.path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(name, "srv-1-dump.tar.gz", "{shown}");
+        let suggested = got.suggested_name.as_deref();
         match expected {
             Some("") => {
-                // The over-long name is cut, keeping its extension.
-                assert!(name.len() <= clouddc::content_disposition::MAX_FILE_NAME_BYTES);
-                assert!(name.ends_with("n.tar.gz"), "{name}");
+                // The over-long suggestion is cut, keeping its extension.
+                let suggested = suggested.unwrap();
+                assert!(suggested.len() <= clouddc::content_disposition::MAX_FILE_NAME_BYTES);
+                assert!(suggested.ends_with("n.tar.gz"), "{suggested}");
             }
-            Some(expected) => assert_eq!(&name, expected, "{shown}"),
-            None => assert_eq!(name, format!("srv-1-{export}.tar.gz"), "{shown}"),
+            expected => assert_eq!(suggested, *expected, "{shown}"),
         }
         assert_eq!(std::fs::read(&got.path).unwrap(), *archive, "{shown}");
         assert_eq!(listing(&nest.out()), [name], "{shown}");
@@ -1131,23 +1135,43 @@ async fn whatever_holds_the_target_name_is_never_replaced_or_followed() {
     let nest = Nest::new();
     let out = nest.out();
     let outside = nest.root.path().join("a/b/precious");
-    // A file, then a directory and a symlink pointing outside, at the names the
-    // download would take.
-    std::fs::write(out.join("srv-1-dump.tar.gz"), b"old").unwrap();
-    std::fs::create_dir(out.join("srv-1-dump.1.tar.gz")).unwrap();
-    std::os::unix::fs::symlink(&outside, out.join("srv-1-dump.2.tar.gz")).unwrap();
-    let got = download(&server.client(), "e1", &out, &download_options(0))
+    let target = out.join("srv-1-dump.tar.gz");
+    let overwrite = DownloadOptions {
+        overwrite: true,
+        ..download_options(0)
+    };
+    // A file at the name: kept, and the download fails naming it (no `.1`).
+    std::fs::write(&target, b"old").unwrap();
+    let error = download(&server.client(), "e1", &out, &download_options(0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Io { path, source, .. } if *path == target && source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    assert_eq!(listing(&out), ["srv-1-dump.tar.gz"]);
+    // A directory at the name: never replaced, even when overwriting.
+    std::fs::remove_file(&target).unwrap();
+    std::fs::create_dir(&target).unwrap();
+    assert!(
+        download(&server.client(), "e1", &out, &overwrite)
+            .await
+            .is_err()
+    );
+    assert!(target.is_dir());
+    // A symlink pointing outside: replaced when overwriting, never followed.
+    std::fs::remove_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&outside, &target).unwrap();
+    let got = download(&server.client(), "e1", &out, &overwrite)
         .await
         .unwrap();
-    assert_eq!(got.path, out.join("srv-1-dump.3.tar.gz"));
-    assert_eq!(std::fs::read(&got.path).unwrap(), *archive);
-    assert_eq!(
-        std::fs::read(out.join("srv-1-dump.tar.gz")).unwrap(),
-        b"old"
-    );
-    assert!(out.join("srv-1-dump.1.tar.gz").is_dir());
+    assert_eq!(got.path, target);
+    assert!(!std::fs::symlink_metadata(&target).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), *archive);
     assert!(!outside.exists(), "the symlink was followed");
-    assert_eq!(listing(&nest.root.path().join("a/b")), ["out"]);
+    assert_eq!(listing(&out), ["srv-1-dump.tar.gz"]);
+    nest.assert_contained();
 }
 
 /// Runs this test binary's test `name` again in a child process with [`CHILD`]

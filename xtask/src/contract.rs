@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::process::{Background, free_port};
+use crate::process::{self, Background, free_port};
 use crate::{lint, shell, tools};
 
 /// The project, token and ids the suites use against the simulator.
@@ -131,17 +131,9 @@ fn simulator(extra: &[&str]) -> Result<(Background, String), String> {
 /// Starts `clouddc sim` on a free port with exactly `flags` (besides the
 /// address and project).
 fn simulator_with(flags: &[&str]) -> Result<(Background, String), String> {
-    let mut command = Command::new(binary("clouddc"));
-    command
-        .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
-        .args(flags);
-    let (sim, line) =
-        Background::start_reading_first_line("clouddc sim", &mut command, Duration::from_secs(30))?;
-    let url = line
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line from clouddc sim: {line:?}"))?
-        .to_string();
-    Ok((sim, url))
+    let mut command = process::simulator(Command::new(binary("clouddc")), PROJECT);
+    command.args(flags);
+    Background::start_listening("clouddc sim", &mut command, Duration::from_secs(30))
 }
 
 fn collect_through_proxy() -> Result<(), String> {
@@ -157,15 +149,8 @@ fn collect_through_proxy() -> Result<(), String> {
     let prism_url = format!("http://127.0.0.1:{port}");
     let mut tee = Command::new(binary("contract-tee-proxy"));
     tee.args([&prism_url, &sim_url]);
-    let (_tee, line) = Background::start_reading_first_line(
-        "contract-tee-proxy",
-        &mut tee,
-        Duration::from_secs(30),
-    )?;
-    let tee_url = line
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line from contract-tee-proxy: {line:?}"))?
-        .to_string();
+    let (_tee, tee_url) =
+        Background::start_listening("contract-tee-proxy", &mut tee, Duration::from_secs(30))?;
     let out = target_dir().join("proxy-logs");
     let _ = std::fs::remove_dir_all(&out);
     let servers = ["srv-0001", "srv-0002", "srv-0003"];

@@ -1,12 +1,18 @@
-//! The drift check: what the spec generates, the spec itself and the public API of
-//! `clouddc` must equal their reviewed snapshots in `xtask/snapshots/`.
+//! The drift check: what the spec generates, the spec itself and the public APIs
+//! of `clouddc` and `clouddc-auth` must equal their reviewed snapshots in
+//! `xtask/snapshots/`.
 //!
-//! The generated text comes from `clouddc_codegen::generate`, the function
-//! `crates/clouddc/build.rs` compiles, so the snapshot is exactly what is built.
+//! The snapshots are ordinary insta assertions in this module's tests, so
+//! `cargo test` catches drift too. `cargo xtask drift` runs those tests in a
+//! child `cargo test`, telling insta through the child's environment whether to
+//! only compare (`INSTA_UPDATE=no`) or to write (`INSTA_UPDATE=always`); insta
+//! prints the diff. The generated text comes from `clouddc_codegen::generate`,
+//! the function `crates/clouddc/build.rs` compiles, so the snapshot is exactly
+//! what is built.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::Command;
 
-use crate::{public_api, shell};
+use crate::shell;
 
 /// Whether differences fail or are written as the new snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,18 +23,83 @@ pub enum Mode {
     Accept,
 }
 
-/// One snapshot: its name and the text it must hold.
-struct Snapshot {
-    name: &'static str,
-    text: String,
+/// What a failure tells the reader to do (insta also prints it above each
+/// diff, as the snapshot's description, so a plain `cargo test` says it too).
+fn fix() -> String {
+    format!(
+        "if the change is intended, run `{}` and commit xtask/snapshots/",
+        clouddc_codegen::REGENERATE_COMMAND
+    )
 }
 
-fn snapshots() -> Result<Vec<Snapshot>, String> {
-    let root = shell::workspace_root();
-    let spec_path = root.join(clouddc_codegen::SPEC_PATH);
-    let spec = std::fs::read_to_string(&spec_path)
-        .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
-    let describe = |e: clouddc_codegen::CodegenError| {
+/// The child `cargo test` that runs this module's snapshot tests.
+fn snapshot_tests(mode: Mode) -> Command {
+    let mut command = shell::cargo(&shell::workspace_root());
+    command
+        .args(["test", "--quiet", "-p", "xtask", "--bin", "xtask", "--"])
+        .args(["drift::snapshots::", "--test-threads=1"])
+        // A passing test's output is captured; when accepting, the diff of what
+        // is written is the point.
+        .args((mode == Mode::Accept).then_some("--nocapture"))
+        .env(
+            "INSTA_UPDATE",
+            if mode == Mode::Accept { "always" } else { "no" },
+        )
+        .env("INSTA_FORCE_PASS", "0")
+        .env("INSTA_OUTPUT", "diff")
+        // The diff says what drifted; a backtrace of insta's panic says nothing.
+        .env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// Compares (or, with [`Mode::Accept`], rewrites) every snapshot.
+pub fn run(mode: Mode) -> Result<(), String> {
+    let status = snapshot_tests(mode)
+        .status()
+        .map_err(|e| format!("cannot start cargo test: {e}"))?;
+    match (mode, status.success()) {
+        (Mode::Check, true) => {
+            eprintln!("drift: every snapshot matches");
+            Ok(())
+        }
+        (Mode::Accept, true) => {
+            eprintln!("drift: snapshots written; review and commit xtask/snapshots/");
+            Ok(())
+        }
+        (Mode::Accept, false) => Err(format!(
+            "drift: the snapshot tests failed with {status} while accepting; see above"
+        )),
+        (Mode::Check, false) => Err(format!(
+            "drift: a snapshot differs from the reviewed one (diff above); {}",
+            fix()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod snapshots {
+    use std::path::Path;
+
+    use crate::{public_api, shell};
+
+    /// Asserts `text` equals the snapshot `name` in `xtask/snapshots/`.
+    fn check(name: &str, text: &str) {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(shell::workspace_root().join("xtask/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("Not the reviewed snapshot: {}.", super::fix()));
+        settings.bind(|| insta::assert_snapshot!(name, text));
+    }
+
+    fn spec() -> String {
+        let path = shell::workspace_root().join(clouddc_codegen::SPEC_PATH);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+
+    /// The error and every cause, on one line.
+    fn describe(e: clouddc_codegen::CodegenError) -> String {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
@@ -36,82 +107,41 @@ fn snapshots() -> Result<Vec<Snapshot>, String> {
             source = cause.source();
         }
         message
-    };
-    Ok(vec![
-        Snapshot {
-            name: "generated_client",
-            text: clouddc_codegen::generate(&spec).map_err(describe)?,
-        },
-        Snapshot {
-            name: "spec_canonical",
-            text: clouddc_codegen::canonical_spec(&spec).map_err(describe)?,
-        },
-        Snapshot {
-            name: "clouddc_public_api",
-            text: public_api::describe(&root.join("crates/clouddc/src"))?,
-        },
-    ])
-}
+    }
 
-/// Compares (or, with [`Mode::Accept`], rewrites) every snapshot.
-pub fn run(mode: Mode) -> Result<(), String> {
-    let snapshots = snapshots()?;
-    // insta reads these when it first asserts: `always` writes, `no` only compares.
-    // SAFETY: xtask is single-threaded here; nothing else reads the environment.
-    unsafe {
-        std::env::set_var(
-            "INSTA_UPDATE",
-            if mode == Mode::Accept { "always" } else { "no" },
-        );
-        std::env::set_var("INSTA_FORCE_PASS", "0");
+    fn public_api_of(crate_dir: &str, crate_name: &str) -> String {
+        let src = shell::workspace_root().join(crate_dir).join("src");
+        public_api::describe(Path::new(&src), crate_name).unwrap_or_else(|e| panic!("{e}"))
     }
-    // insta prints the diff itself; the panic that follows needs one line, not a
-    // backtrace.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
-    let mut drifted = Vec::new();
-    for snapshot in &snapshots {
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut settings = insta::Settings::clone_current();
-            settings.set_snapshot_path(shell::workspace_root().join("xtask/snapshots"));
-            settings.set_prepend_module_to_snapshot(false);
-            settings.set_omit_expression(true);
-            settings.bind(|| insta::assert_snapshot!(snapshot.name, &snapshot.text));
-        }));
-        if outcome.is_err() {
-            drifted.push(snapshot.name);
-        }
-    }
-    std::panic::set_hook(default_hook);
-    match (mode, drifted.is_empty()) {
-        (_, true) => {
-            eprintln!(
-                "drift: {} snapshots match ({})",
-                snapshots.len(),
-                snapshots
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            Ok(())
-        }
-        (Mode::Accept, false) => Err(format!("could not write snapshots: {}", drifted.join(", "))),
-        (Mode::Check, false) => Err(format!(
-            "drift in {}: review the diff above; if the change is intended, run `{}` and commit xtask/snapshots/",
-            drifted.join(", "),
-            clouddc_codegen::REGENERATE_COMMAND
-        )),
-    }
-}
 
-#[cfg(test)]
-mod tests {
-    /// The same check as `cargo xtask drift`, so `cargo test` catches drift too.
     #[test]
-    fn no_drift() {
-        if let Err(message) = super::run(super::Mode::Check) {
-            panic!("{message}");
-        }
+    fn generated_client() {
+        let text = clouddc_codegen::generate(&spec()).unwrap_or_else(|e| panic!("{}", describe(e)));
+        check("generated_client", &text);
+    }
+
+    #[test]
+    fn spec_canonical() {
+        let text =
+            clouddc_codegen::canonical_spec(&spec()).unwrap_or_else(|e| panic!("{}", describe(e)));
+        check("spec_canonical", &text);
+    }
+
+    #[test]
+    fn clouddc_public_api() {
+        check(
+            "clouddc_public_api",
+            &public_api_of("crates/clouddc", "clouddc"),
+        );
+    }
+
+    /// `clouddc` re-exports `clouddc_auth`'s signing and id types, so its
+    /// public API is `clouddc`'s too.
+    #[test]
+    fn clouddc_auth_public_api() {
+        check(
+            "clouddc_auth_public_api",
+            &public_api_of("crates/clouddc-auth", "clouddc_auth"),
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! - `ci`: everything CI checks, in order: fmt, clippy, tests, drift, contract
 //!   suites (which begin with the spec lint).
 //! - `drift [--accept]`: compares the generated client, the canonical spec and the
-//!   public API of `clouddc` with their reviewed snapshots.
+//!   public APIs of `clouddc` and `clouddc-auth` with their reviewed snapshots
+//!   (insta assertions in `drift`'s tests, run in a child `cargo test`).
 //! - `lint`: lints the spec with `@redocly/cli` (installed into `.tools/`).
 //! - `contract`: the contract suites (prism, schemathesis, openapi-diff).
 //! - `baseline`: makes the current spec the released baseline of the breaking-change check.
@@ -22,9 +23,11 @@ mod contract;
 mod drift;
 mod lint;
 mod process;
+#[cfg(test)]
 mod public_api;
 mod shell;
 mod soak;
+mod tidy;
 mod tools;
 
 use std::process::ExitCode;

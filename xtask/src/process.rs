@@ -1,5 +1,6 @@
-//! Background servers for the contract suites: started, waited for, and killed
-//! when their guard is dropped, so no run leaves a server behind.
+//! Background servers for the contract suites and the benchmarks: started the
+//! same way (the simulator's command line, the wait for `listening on URL`),
+//! and killed when their guard is dropped, so no run leaves a server behind.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -39,22 +40,19 @@ impl Background {
         })
     }
 
-    /// Starts `command` and returns it with the first line it prints on stdout
-    /// (the simulator prints `listening on http://ADDR`).
-    pub fn start_reading_first_line(
+    /// Starts a server `command` with its stderr on ours and returns it with
+    /// the URL it listens on (see [`start_listening`]).
+    pub fn start_listening(
         name: &str,
         command: &mut Command,
         timeout: Duration,
     ) -> Result<(Self, String), String> {
-        let (child, lines) = spawn_with_stdout_lines(name, command, Stdio::inherit())?;
+        let listening = start_listening(name, command, Stdio::inherit(), timeout)?;
         let guard = Self {
             name: name.to_string(),
-            child,
+            child: listening.child,
         };
-        let line = lines
-            .recv_timeout(timeout)
-            .map_err(|_| format!("{name} printed nothing within {timeout:?}"))?;
-        Ok((guard, line.trim().to_string()))
+        Ok((guard, listening.url))
     }
 
     /// Waits until `addr` accepts connections.
@@ -104,8 +102,82 @@ pub fn spawn_with_stdout_lines(
     Ok((child, rx))
 }
 
+/// `clouddc sim` on a port of 127.0.0.1 the system picks, for `project`: the
+/// simulator as the contract suites and the benchmarks start it (`clouddc` is
+/// the binary they run; they add their own credentials and flags).
+pub fn simulator(mut clouddc: Command, project: &str) -> Command {
+    clouddc.args(["sim", "--addr", "127.0.0.1:0", "--project-id", project]);
+    clouddc
+}
+
+/// A server that said where it listens.
+pub struct Listening {
+    /// The running server; the caller kills and reaps it.
+    pub child: Child,
+    /// Its base URL, without a trailing `/`.
+    pub url: String,
+    /// The stdout lines after the first.
+    pub lines: mpsc::Receiver<String>,
+}
+
+/// Starts a server `command` (the simulator, the tee proxy) with `stderr` as
+/// given and waits up to `timeout` for its first line, `listening on URL`.
+/// On failure the child is killed and reaped.
+pub fn start_listening(
+    name: &str,
+    command: &mut Command,
+    stderr: Stdio,
+    timeout: Duration,
+) -> Result<Listening, String> {
+    let (mut child, lines) = spawn_with_stdout_lines(name, command, stderr)?;
+    let url = match lines.recv_timeout(timeout) {
+        Ok(line) => {
+            listening_url(&line).ok_or_else(|| format!("{name}: unexpected first line {line:?}"))
+        }
+        Err(_) => Err(format!("{name} printed nothing within {timeout:?}")),
+    };
+    match url {
+        Ok(url) => Ok(Listening { child, url, lines }),
+        Err(error) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(error)
+        }
+    }
+}
+
+/// The URL in a server's `listening on URL` line.
+fn listening_url(line: &str) -> Option<String> {
+    let url = line.trim().strip_prefix("listening on ")?;
+    Some(url.trim_end_matches('/').to_string())
+}
+
 /// A free port on 127.0.0.1, for tools that need one named up front.
 pub fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_listening_line() {
+        let url = listening_url("listening on http://127.0.0.1:4000/\n");
+        assert_eq!(url.as_deref(), Some("http://127.0.0.1:4000"));
+        assert_eq!(listening_url("error: address in use"), None);
+    }
+
+    #[test]
+    fn a_server_that_says_something_else_is_stopped() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo starting; sleep 30"]);
+        let started = Instant::now();
+        let error = start_listening("sh", &mut command, Stdio::null(), Duration::from_secs(10))
+            .err()
+            .expect("not a listening line");
+        assert!(error.contains("\"starting\""), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }

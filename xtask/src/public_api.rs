@@ -1,4 +1,5 @@
-//! A textual listing of `clouddc`'s public API, for the drift snapshot.
+//! A textual listing of a crate's public API (`clouddc`, `clouddc-auth`), for
+//! the drift snapshots.
 //!
 //! It walks the crate's modules from `lib.rs` with `syn` and prints each public
 //! item's signature (functions without bodies, structs with public fields, enums
@@ -11,10 +12,10 @@ use std::path::Path;
 use quote::ToTokens;
 use syn::{Fields, ImplItem, Item, Visibility};
 
-/// Lists the public API of the crate whose sources are in `src`.
-pub fn describe(src: &Path) -> Result<String, String> {
+/// Lists the public API of the crate `name` whose sources are in `src`.
+pub fn describe(src: &Path, name: &str) -> Result<String, String> {
     let mut out = String::new();
-    walk_module(src, &src.join("lib.rs"), "clouddc", &mut out)?;
+    walk_module(src, &src.join("lib.rs"), name, &mut out)?;
     Ok(out)
 }
 
@@ -55,8 +56,27 @@ fn tokens(item: impl ToTokens) -> String {
     text
 }
 
+/// Whether an item is `#[doc(hidden)]`: test plumbing, not public API.
+fn is_hidden(item: &Item) -> bool {
+    let attrs = match item {
+        Item::Mod(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::Const(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        _ => return false,
+    };
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("doc") && tokens(&attr.meta).replace(' ', "") == "doc(hidden)"
+    })
+}
+
 fn list_items(dir: &Path, items: &[Item], path: &str, out: &mut String) -> Result<(), String> {
-    for item in items {
+    for item in items.iter().filter(|item| !is_hidden(item)) {
         match item {
             Item::Mod(m) if is_public(&m.vis) => {
                 let child = format!("{path}::{}", m.ident);
@@ -187,4 +207,21 @@ fn variant_signature(variant: &syn::Variant) -> String {
         field.attrs.clear();
     }
     tokens(&bare)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_items_are_left_out() {
+        let file: syn::File = syn::parse_str(
+            "#[doc(hidden)] pub mod testing {} pub mod shown {} #[doc(hidden)] pub fn plumbing() {}",
+        )
+        .expect("parses");
+        let mut out = String::new();
+        list_items(Path::new("."), &file.items[..2], "c", &mut out).expect("lists");
+        assert_eq!(out, "pub mod c::shown\n");
+        assert!(is_hidden(&file.items[2]));
+    }
 }

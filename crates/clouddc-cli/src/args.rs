@@ -1,16 +1,19 @@
 //! The command line, as clap parses it.
 //!
-//! Connection flags belong to the top level only (`clouddc [GLOBAL] logs ...`):
-//! `clouddc sim` has flags of the same names that configure the simulator, and
-//! clap cannot have both be global. Output flags are global, so `-v` works
-//! anywhere.
+//! Connection flags are global (`global = true`): they work before or after
+//! the subcommand, as in gh and aws, and every subcommand's `--help` lists
+//! them. `clouddc sim` reads the same flags in the server's role (see
+//! [`crate::settings`]), which is why it has no `--token` of its own.
+//! `--format` is global below `logs` only: `sim` and `completions` print no
+//! results. The rules on top of what clap parses (empty values, endpoint or
+//! region, what is missing) live in [`crate::settings`], nowhere else.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clouddc::Secret;
 use clouddc::config::env;
 
 /// Pull BMC/OS log bundles off Huawei Cloud CloudDC physical servers: export,
@@ -22,9 +25,13 @@ pub struct Cli {
     /// Where requests go and who sends them.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// How results and diagnostics are shown.
+    /// How diagnostics are shown.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// `--format` before the command, as in `clouddc --format json logs ...`;
+    /// hidden, since `logs` lists it.
+    #[arg(long = "format", id = "top_format", value_enum, hide = true)]
+    pub format: Option<Format>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,83 +48,46 @@ Example:
 /// variable the library reads (see `clouddc::config::env`); a flag given on the
 /// command line wins over the environment. Help never shows the variables'
 /// values: some are secrets, and the rest would make help depend on the shell.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// The service's base URL, e.g. https://clouddc.cn-east-3.myhuaweicloud.com
-    #[arg(long, value_name = "URL", env = env::ENDPOINT, hide_env_values = true)]
+    #[arg(long, global = true, value_name = "URL", env = env::ENDPOINT, hide_env_values = true)]
     pub endpoint: Option<String>,
     /// The region whose public endpoint to use, e.g. cn-east-3 (instead of --endpoint)
-    #[arg(long, value_name = "REGION", env = env::REGION, hide_env_values = true)]
+    #[arg(long, global = true, value_name = "REGION", env = env::REGION, hide_env_values = true)]
     pub region: Option<String>,
-    /// The project the servers belong to
-    #[arg(long, value_name = "ID", env = env::PROJECT_ID, hide_env_values = true)]
+    /// The project the servers belong to (for `sim`: the project it serves)
+    #[arg(long, global = true, value_name = "ID", env = env::PROJECT_ID, hide_env_values = true)]
     pub project_id: Option<String>,
-    /// An IAM token, sent as X-Auth-Token (used when no AK/SK pair is given)
-    #[arg(long, value_name = "TOKEN", env = env::AUTH_TOKEN, hide_env_values = true)]
-    pub token: Option<String>,
-    /// The access key of an AK/SK pair; requests are signed with SDK-HMAC-SHA256
-    #[arg(long, value_name = "AK", env = env::AK, hide_env_values = true)]
+    /// An IAM token, sent as X-Auth-Token when no AK/SK pair is given (for `sim`: the token it
+    /// accepts)
+    #[arg(long, global = true, value_name = "TOKEN", env = env::AUTH_TOKEN, hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
+    /// The access key of an AK/SK pair; requests are signed with SDK-HMAC-SHA256 (for `sim`:
+    /// the pair it accepts)
+    #[arg(long, global = true, value_name = "AK", env = env::AK, hide_env_values = true)]
     pub ak: Option<String>,
     /// The secret key of the AK/SK pair
-    #[arg(long, value_name = "SK", env = env::SK, hide_env_values = true)]
-    pub sk: Option<String>,
+    #[arg(long, global = true, value_name = "SK", env = env::SK, hide_env_values = true, value_parser = parse_secret)]
+    pub sk: Option<Secret>,
     /// The security token of temporary AK/SK credentials
-    #[arg(long, value_name = "TOKEN", env = env::SECURITY_TOKEN, hide_env_values = true)]
-    pub security_token: Option<String>,
-    /// Start the embedded simulator and run against it (ignores the flags above
-    /// except --project-id)
-    #[arg(long)]
+    #[arg(long, global = true, value_name = "TOKEN", env = env::SECURITY_TOKEN, hide_env_values = true, value_parser = parse_secret)]
+    pub security_token: Option<Secret>,
+    /// Start the embedded simulator and run against it (ignores the flags above except
+    /// --project-id); it starts empty, so only `logs collect` and `logs export` make sense
+    #[arg(long, global = true)]
     pub simulate: bool,
+    /// How long one export or status request may take in all, its answer included (a
+    /// download has no total deadline: it is cut when it stalls)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
 }
 
-impl ConnectionArgs {
-    /// Leaves at most one of `endpoint` and `region` set, the way a user expects:
-    /// a flag on the command line beats an environment variable, and between two
-    /// environment variables the endpoint wins (as in `ClientBuilder::from_env`).
-    /// Both flags on the command line is a usage error.
-    pub fn settle_endpoint(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
-        // Empty environment variables count as unset, as in the library.
-        for value in [
-            &mut self.endpoint,
-            &mut self.region,
-            &mut self.project_id,
-            &mut self.token,
-            &mut self.ak,
-            &mut self.sk,
-            &mut self.security_token,
-        ] {
-            if value.as_deref().is_some_and(str::is_empty) {
-                *value = None;
-            }
-        }
-        if self.endpoint.is_none() || self.region.is_none() {
-            return Ok(());
-        }
-        let endpoint = matches.value_source("endpoint");
-        let region = matches.value_source("region");
-        if endpoint == Some(ValueSource::CommandLine) && region == Some(ValueSource::CommandLine) {
-            return Err(clap::Error::raw(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--endpoint and --region both say where to send requests; give one\n",
-            ));
-        }
-        if region > endpoint {
-            self.endpoint = None;
-        } else {
-            self.region = None;
-        }
-        Ok(())
-    }
-}
-
-/// How results and diagnostics are shown.
+/// How diagnostics are shown.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// How results are printed on stdout: text for people, json for programs
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
     /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
@@ -141,12 +111,33 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Export, watch and download server log bundles
-    #[command(subcommand)]
-    Logs(LogsCommand),
+    Logs(LogsArgs),
     /// Run the CloudDC simulator until Ctrl-C
     Sim(SimArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+}
+
+/// `logs` and what its commands share.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// How results are printed on stdout: text for people, json for programs [default: text]
+    #[arg(long, global = true, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+    /// Which `logs` command.
+    #[command(subcommand)]
+    pub command: LogsCommand,
+}
+
+impl Cli {
+    /// The format of results: `--format` after `logs` wins over one before it.
+    pub fn format(&self) -> Format {
+        let after = match &self.command {
+            Command::Logs(logs) => logs.format,
+            _ => None,
+        };
+        after.or(self.format).unwrap_or(Format::Text)
+    }
 }
 
 /// The `logs` commands.
@@ -166,8 +157,14 @@ pub enum LogsCommand {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Servers from the arguments and the file are combined; duplicates are dropped,
-keeping the first. Each archive is written to DIR under the name the service
-gives it, checked (length, and gzip unless --no-verify) before it appears there.")]
+keeping the first. Each archive is written to DIR as SERVER-dump.tar.gz (the id
+percent-encoded where it is not a plain name; the service never names a file),
+checked (length, and gzip unless --no-verify) before it appears there. A re-run
+writes the same names: an archive already there fails its server before the
+export, unless --overwrite.
+Each phase has its own bound: --request-timeout each export and status request,
+--timeout the wait for the export to finish, and a download ends when it stalls
+for the read timeout (120 s) or breaks more often than it may resume.")]
 pub struct CollectArgs {
     /// Server ids
     #[arg(value_name = "SERVER", required_unless_present = "servers_file")]
@@ -181,10 +178,11 @@ pub struct CollectArgs {
     /// How many export calls run at once (waiting holds no slot)
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
     pub concurrency: usize,
-    /// How many downloads run at once, at most --concurrency
-    #[arg(long, value_name = "N", default_value = "16", value_parser = parse_concurrency)]
-    pub max_downloads: usize,
-    /// How long to wait for each server's export, e.g. 90s, 15m, 1h
+    /// How many downloads run at once [default: 16, and never more than --concurrency]
+    #[arg(long, value_name = "N", value_parser = parse_concurrency)]
+    pub max_downloads: Option<usize>,
+    /// How long each server's export may take to finish on the server, e.g. 90s, 15m, 1h
+    /// (the wait only: see --request-timeout for each request)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Ignore and replace the journal of an interrupted collect in DIR: export and
@@ -195,13 +193,17 @@ pub struct CollectArgs {
     pub check: CheckArgs,
 }
 
-/// How a downloaded archive is checked before it appears in the output directory.
+/// How a downloaded archive is checked and placed in the output directory.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Check only each archive's length, not its gzip stream (no inflating: much
     /// faster for large, highly compressed bundles)
     #[arg(long)]
     pub no_verify: bool,
+    /// Replace an archive already at SERVER-dump.tar.gz (without it, that server fails
+    /// before its export is triggered, naming the file)
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 impl CheckArgs {
@@ -209,6 +211,7 @@ impl CheckArgs {
     pub fn download_options(&self) -> clouddc::DownloadOptions {
         clouddc::DownloadOptions {
             verify_gzip: !self.no_verify,
+            overwrite: self.overwrite,
             ..clouddc::DownloadOptions::default()
         }
     }
@@ -234,7 +237,8 @@ pub struct StatusArgs {
     /// Keep polling until the export completes or fails
     #[arg(long)]
     pub watch: bool,
-    /// How long --watch waits, e.g. 90s, 15m
+    /// How long --watch waits for the export to finish, e.g. 90s, 15m (each status request
+    /// is bounded by --request-timeout)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration, requires = "watch")]
     pub timeout: Duration,
 }
@@ -255,12 +259,20 @@ pub struct DownloadArgs {
     pub check: CheckArgs,
 }
 
+/// The smallest `--archive-bytes`: below it the simulator would serve its
+/// smallest archive (about 3.5 KiB) instead of the size asked for.
+pub const MIN_ARCHIVE_BYTES: u64 = 4096;
+
 /// `clouddc sim`. The defaults are the simulator library's
 /// (`clouddc_sim::SimConfig::default()`); a unit test keeps them equal.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-At least one --token or an --ak/--sk pair is required: the simulator accepts only
-those. Tokens and secret keys are never printed.
+The simulator accepts the credentials a client would send: --token and/or
+--ak/--sk (or their variables, so one shell configures both sides), for the
+project --project-id (default: the simulator's). At least one is required;
+tokens and secret keys are never printed. --endpoint, --region,
+--security-token, --simulate and --request-timeout configure a client and are
+refused here.
 
 Stdout carries two lines for scripts: first `listening on http://ADDR` (the real
 port when --addr ends in :0), and on Ctrl-C or SIGTERM, after it stops,
@@ -272,23 +284,12 @@ pub struct SimArgs {
     /// The address to listen on; port 0 picks a free one
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// The project the simulator serves
-    #[arg(long, value_name = "ID", default_value = crate::sim::DEFAULT_PROJECT)]
-    pub project_id: String,
-    /// A token the simulator accepts (repeat for several)
-    #[arg(long = "token", value_name = "TOKEN")]
-    pub tokens: Vec<String>,
-    /// The access key of an AK/SK pair the simulator accepts
-    #[arg(long, value_name = "AK", requires = "sk")]
-    pub ak: Option<String>,
-    /// The secret key of that pair
-    #[arg(long, value_name = "SK", requires = "ak")]
-    pub sk: Option<String>,
-    /// How long an export takes, in seconds
-    #[arg(long, value_name = "S", default_value = "10")]
-    pub export_seconds: f64,
-    /// How large each archive is, in bytes
-    #[arg(long, value_name = "N", default_value = "262144")]
+    /// How long an export takes, in seconds (0 or more; fractions allowed)
+    #[arg(long, value_name = "S", default_value = "10", value_parser = parse_seconds)]
+    pub export_seconds: Duration,
+    /// How large each archive is, in bytes: exact, from 4096 (the smallest complete
+    /// archive fits in that)
+    #[arg(long, value_name = "N", default_value = "262144", value_parser = clap::value_parser!(u64).range(MIN_ARCHIVE_BYTES..))]
     pub archive_bytes: u64,
     /// Which of the vendor's wire forms to answer in: documented, example or integer
     #[arg(long, value_name = "DIALECT", default_value = "documented")]
@@ -305,8 +306,8 @@ pub struct SimArgs {
     pub rate_limit: Option<f64>,
     /// How long a finished export task is kept, in seconds; after it the task is gone
     /// (404), as real tasks expire [default: 3600]
-    #[arg(long, value_name = "S")]
-    pub export_ttl: Option<f64>,
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub export_ttl: Option<Duration>,
 }
 
 /// `clouddc completions`.
@@ -326,6 +327,22 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses `--export-seconds`: a number of seconds, 0 or more.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{text:?}: expected a number of seconds, 0 or more"))
+}
+
+/// Parses a secret flag into a [`Secret`], so that no `Debug` of the parsed
+/// command line can show it.
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret::new(text))
+}
+
 /// Parses a duration like `90s`, `15m`, `1h30m` or `500ms`. A bare number is
 /// rejected rather than guessed at: seconds and minutes are both plausible.
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -339,7 +356,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::CommandFactory;
 
     use super::*;
 
@@ -351,8 +368,14 @@ mod tests {
     #[test]
     fn archives_are_verified_unless_no_verify_is_given() {
         let options = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
-            Command::Logs(LogsCommand::Download(d)) => d.check.download_options(),
-            Command::Logs(LogsCommand::Collect(c)) => c.check.download_options(),
+            Command::Logs(LogsArgs {
+                command: LogsCommand::Download(d),
+                ..
+            }) => d.check.download_options(),
+            Command::Logs(LogsArgs {
+                command: LogsCommand::Collect(c),
+                ..
+            }) => c.check.download_options(),
             other => panic!("{other:?}"),
         };
         let download = ["clouddc", "logs", "download", "s", "e"];
@@ -361,6 +384,9 @@ mod tests {
         assert!(options(&collect).verify_gzip);
         assert!(!options(&[&download[..], &["--no-verify"]].concat()).verify_gzip);
         assert!(!options(&[&collect[..], &["--no-verify"]].concat()).verify_gzip);
+        assert!(!options(&collect).overwrite);
+        assert!(options(&[&collect[..], &["--overwrite"]].concat()).overwrite);
+        assert!(options(&[&download[..], &["--overwrite"]].concat()).overwrite);
         // Everything else stays the library's default.
         let defaults = clouddc::DownloadOptions::default();
         let off = options(&[&download[..], &["--no-verify"]].concat());
@@ -381,29 +407,67 @@ mod tests {
         assert!(parse_concurrency("-1").is_err());
     }
 
-    fn settled(args: &[&str]) -> Result<ConnectionArgs, clap::Error> {
-        let matches = Cli::command().try_get_matches_from(args)?;
-        let mut cli = Cli::from_arg_matches(&matches)?;
-        cli.connection.settle_endpoint(&matches)?;
-        Ok(cli.connection)
+    #[test]
+    fn format_before_or_after_the_command_and_only_for_logs() {
+        let format = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.format());
+        let export = ["clouddc", "logs", "export", "s"];
+        assert_eq!(format(&export).unwrap(), Format::Text);
+        for args in [
+            &["clouddc", "--format", "json", "logs", "export", "s"][..],
+            &["clouddc", "logs", "--format", "json", "export", "s"],
+            &["clouddc", "logs", "export", "s", "--format", "json"],
+        ] {
+            assert_eq!(format(args).unwrap(), Format::Json, "{args:?}");
+        }
+        let both = [
+            "clouddc", "--format", "text", "logs", "export", "s", "--format", "json",
+        ];
+        assert_eq!(format(&both).unwrap(), Format::Json);
+        assert!(format(&["clouddc", "sim", "--format", "json"]).is_err());
+        assert!(format(&["clouddc", "completions", "bash", "--format", "json"]).is_err());
     }
 
     #[test]
-    fn endpoint_or_region_on_the_command_line() {
-        let c = settled(&["clouddc", "--region", "cn-east-3", "logs", "export", "s"]).unwrap();
-        assert_eq!(c.region.as_deref(), Some("cn-east-3"));
-        let both = [
+    fn connection_flags_are_parsed_after_the_command_too() {
+        let cli = Cli::try_parse_from([
             "clouddc",
-            "--region",
-            "r",
+            "logs",
+            "collect",
             "--endpoint",
             "http://h",
-            "logs",
-            "export",
-            "s",
-        ];
-        assert!(settled(&both).is_err());
-        let c = settled(&["clouddc", "--token", "", "logs", "export", "s"]).unwrap();
-        assert_eq!(c.token, None);
+            "srv-1",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        assert_eq!(cli.connection.endpoint.as_deref(), Some("http://h"));
+        assert_eq!(
+            cli.connection.token.map(|t| t.expose().to_owned()),
+            Some("t".into())
+        );
+    }
+
+    #[test]
+    fn max_downloads_defaults_to_none_and_sim_sizes_are_checked() {
+        let collect = |extra: &[&str]| match Cli::try_parse_from(
+            [&["clouddc", "logs", "collect", "s"][..], extra].concat(),
+        )
+        .map(|cli| cli.command)
+        {
+            Ok(Command::Logs(LogsArgs {
+                command: LogsCommand::Collect(c),
+                ..
+            })) => c.max_downloads,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(collect(&[]), None);
+        assert_eq!(collect(&["--max-downloads", "3"]), Some(3));
+        for bad in ["0", "100", "1025"] {
+            let error =
+                Cli::try_parse_from(["clouddc", "sim", "--archive-bytes", bad]).unwrap_err();
+            assert!(error.to_string().contains("--archive-bytes"), "{error}");
+        }
+        let error = Cli::try_parse_from(["clouddc", "sim", "--export-seconds=-1"]).unwrap_err();
+        assert!(error.to_string().contains("0 or more"), "{error}");
     }
 }

@@ -3,24 +3,32 @@
 //!
 //! Modules, one concept each:
 //! - [`args`]: the command line (clap derive);
-//! - [`connect`]: the client from the environment and flags, or `--simulate`;
-//! - [`commands`]: one module per command;
+//! - [`settings`]: the connection settings, resolved once from flags,
+//!   environment and defaults;
+//! - [`connect`]: the client from the settings, or `--simulate`;
+//! - [`commands`]: one module per command, `clouddc sim` among them;
+//! - [`context`]: how a command presents what it does;
+//! - [`embedded`]: the simulator `--simulate` runs in the process;
+//! - [`text`]: the one sanitiser between service or user strings and the
+//!   terminal;
 //! - [`servers`]: the server list and the servers file;
 //! - [`progress`]: bars on a terminal, state-change lines elsewhere;
 //! - [`summary`]: the per-server results, as text or JSON;
-//! - [`sim`]: the simulator, served (`clouddc sim`) or embedded (`--simulate`);
 //! - [`interrupt`], [`exit`], [`logging`]: signals, exit statuses, diagnostics.
 
 mod args;
 mod commands;
 mod connect;
+mod context;
+mod embedded;
 mod exit;
 mod interrupt;
 mod logging;
 mod progress;
 mod servers;
-mod sim;
+mod settings;
 mod summary;
+mod text;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,13 +37,17 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::Cli;
 use crate::exit::{CliError, Exit};
+use crate::settings::Settings;
 
 /// How long leftover background work may delay the exit once the command is
 /// done (a download's last rename, a simulator connection closing).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
-    let cli = parse();
+    let (cli, settings) = match parse() {
+        Ok(parsed) => parsed,
+        Err(error) => return report(error),
+    };
     logging::init(cli.output.verbose, cli.output.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,7 +56,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return report(CliError::Output(error)),
     };
-    let result = runtime.block_on(commands::run(cli));
+    let result = runtime.block_on(commands::run(cli, settings));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     match result {
         Ok(exit) => exit.into(),
@@ -52,18 +64,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parses the command line; usage errors exit with status 2, `--help` and
-/// `--version` with 0, as clap does.
-fn parse() -> Cli {
+/// Parses the command line and resolves the connection settings; usage
+/// errors exit with status 2, `--help` and `--version` with 0, as clap does.
+fn parse() -> Result<(Cli, Settings), CliError> {
     let mut command = Cli::command();
     let matches = command
         .try_get_matches_from_mut(std::env::args_os())
         .unwrap_or_else(|e| e.exit());
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
-    if let Err(error) = cli.connection.settle_endpoint(&matches) {
-        error.format(&mut command).exit();
-    }
-    cli
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    let settings = Settings::resolve(&cli.connection, &matches)?;
+    Ok((cli, settings))
 }
 
 /// Prints the error as one line and picks the exit status.
@@ -71,7 +81,31 @@ fn report(error: CliError) -> ExitCode {
     let exit = error.exit();
     match exit {
         Exit::Interrupted(_) => eprintln!("interrupted"),
-        _ => eprintln!("error: {error}"),
+        _ => eprintln!("{}", error_line(&error)),
     }
     exit.into()
+}
+
+/// The one line an error is reported as. The message may hold the service's
+/// words (a status, an export id) or the user's (a path): cleaned like every
+/// other text line.
+fn error_line(error: &CliError) -> String {
+    format!("error: {}", text::clean(&error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_line_cannot_drive_the_terminal() {
+        let error = CliError::from(clouddc::Error::Io {
+            action: "writing",
+            path: "/tmp/\u{1b}]0;PWNED\u{7}\nforged".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        let line = error_line(&error);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.starts_with("error: writing /tmp/"), "{line}");
+    }
 }

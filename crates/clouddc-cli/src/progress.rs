@@ -3,6 +3,8 @@
 //! On a terminal: one indicatif bar per running server and an overall bar.
 //! Elsewhere (a log file, CI): one plain line per state change, never per byte,
 //! so a fleet's log stays readable; waiting is reported every 10 points.
+//! Every server id, export id and status shown is cleaned first
+//! ([`crate::text::clean`]): they come from the user and the service.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::summary::Record;
+use crate::text::clean;
 
 /// Where a server is.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +154,7 @@ impl Progress {
                 let previous = states.get(server).copied();
                 if let Some((state, line)) = line_for(previous, phase) {
                     states.insert(server.to_owned(), state);
-                    eprintln!("{server}: {line}");
+                    eprintln!("{}: {line}", clean(server));
                 }
             }
             Inner::Bars(bars) => lock(bars).update(server, phase),
@@ -165,7 +168,7 @@ impl Progress {
             Inner::Lines(states) => {
                 lock(states).remove(&record.server);
                 let word = if record.is_ok() { "done" } else { "failed" };
-                eprintln!("{}: {word} {}", record.server, record.describe());
+                eprintln!("{}: {word} {}", clean(&record.server), record.describe());
             }
             Inner::Bars(bars) => lock(bars).finished(record),
         }
@@ -227,6 +230,7 @@ fn line_for(previous: Option<LineState>, phase: Phase<'_>) -> Option<(LineState,
                 Some(LineState::Downloading) => false,
                 _ => true,
             };
+            let (export_id, status) = (clean(export_id), clean(status));
             let line = match percentage {
                 Some(p) => format!("waiting {p:.0}% (export {export_id}, {status})"),
                 None => format!("waiting (export {export_id}, {status})"),
@@ -263,7 +267,7 @@ impl Bars {
                 Some(overall) => multi.insert_before(overall, bar),
                 None => multi.add(bar),
             };
-            bar.set_prefix(server.to_owned());
+            bar.set_prefix(clean(server));
             bar.set_style(style("{prefix:20!} {msg}"));
             bar.set_message("exporting");
             (bar, BarKind::Exporting)
@@ -283,7 +287,7 @@ impl Bars {
                     bar.set_length(100);
                 }
                 bar.set_position(percentage.unwrap_or(0.0).round() as u64);
-                bar.set_message(format!("waiting ({status})"));
+                bar.set_message(format!("waiting ({})", clean(status)));
             }
             Phase::Downloading { bytes, total } => {
                 if *kind != BarKind::Downloading {
@@ -308,9 +312,11 @@ impl Bars {
         }
         if !record.is_ok() {
             self.failed += 1;
-            let _ = self
-                .multi
-                .println(format!("{}: failed {}", record.server, record.describe()));
+            let _ = self.multi.println(format!(
+                "{}: failed {}",
+                clean(&record.server),
+                record.describe()
+            ));
         }
         if let Some(overall) = &self.overall {
             overall.inc(1);
@@ -442,5 +448,36 @@ mod tests {
                 "waiting 50% (export 1, Running)"
             ]
         );
+    }
+
+    #[test]
+    fn service_strings_cannot_drive_the_terminal() {
+        let hostile = "\u{1b}]0;PWNED\u{7}\u{1b}[31mprocessing\rFAKE";
+        let printed = lines(&[Phase::Waiting {
+            export_id: "e\n1",
+            status: hostile,
+            percentage: Some(50.0),
+        }]);
+        assert_eq!(printed.len(), 1);
+        assert!(!printed[0].chars().any(char::is_control), "{printed:?}");
+
+        let term = indicatif::InMemoryTerm::new(6, 120);
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let progress = Progress::bars(Some(1), target);
+        progress.update(
+            "srv\r\u{1b}[2Kx",
+            Phase::Waiting {
+                export_id: "e1",
+                status: hostile,
+                percentage: Some(50.0),
+            },
+        );
+        let rows = screen(&term);
+        assert!(
+            rows.iter().all(|row| !row.contains("PWNED\u{7}")),
+            "{rows:#?}"
+        );
+        assert!(rows[0].starts_with("srv"), "{rows:#?}");
+        assert!(rows[0].contains("]0;PWNED"), "{rows:#?}");
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::args::Format;
 use crate::exit::chain;
+use crate::text::clean;
 
 /// Whether a server's archive was collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +20,8 @@ pub enum Status {
     Ok,
     /// There is no archive; `error` says why.
     Failed,
+    /// The run was interrupted before this server finished; it left no file.
+    Interrupted,
 }
 
 /// One server's result; absent fields are `null` in JSON.
@@ -78,6 +81,21 @@ impl Record {
         }
     }
 
+    /// The record of a server the run was interrupted before finishing.
+    pub fn interrupted(server: String) -> Self {
+        Self {
+            server,
+            export_id: None,
+            status: Status::Interrupted,
+            path: None,
+            bytes: None,
+            sha256: None,
+            error: Some("interrupted before it finished; no file was left".into()),
+            request_id: None,
+            resumed: false,
+        }
+    }
+
     /// The record of one server's outcome in `Client::collect`.
     pub fn from_outcome(outcome: &ServerOutcome) -> Self {
         Self {
@@ -95,11 +113,12 @@ impl Record {
         self.status == Status::Ok
     }
 
-    /// One line for people: `path (size)` or the error.
+    /// One line for people, cleaned for the terminal: `path (size)` or the
+    /// error.
     pub fn describe(&self) -> String {
         match (&self.path, self.bytes, &self.error) {
-            (Some(path), Some(bytes), _) => format!("{path} ({})", BinaryBytes(bytes)),
-            (_, _, Some(error)) => error.clone(),
+            (Some(path), Some(bytes), _) => format!("{} ({})", clean(path), BinaryBytes(bytes)),
+            (_, _, Some(error)) => clean(error),
             _ => String::new(),
         }
     }
@@ -142,38 +161,44 @@ pub fn print(
     out.flush()
 }
 
+/// One row a server, every value from the service or the user cleaned: a
+/// server id or an export id with a newline cannot split a row.
 fn print_text(out: &mut dyn Write, records: &[Record], totals: Totals) -> io::Result<()> {
-    let width = records
-        .iter()
-        .map(|r| r.server.chars().count())
-        .max()
-        .unwrap_or(0);
-    for record in records {
+    let servers: Vec<String> = records.iter().map(|r| clean(&r.server)).collect();
+    let width = servers.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    for (record, server) in records.iter().zip(&servers) {
         match record.status {
             Status::Ok => writeln!(
                 out,
-                "{:<width$}  ok      {}  {}  sha256:{}{}",
-                record.server,
-                record.path.as_deref().unwrap_or_default(),
+                "{server:<width$}  ok      {}  {}  sha256:{}{}",
+                clean(record.path.as_deref().unwrap_or_default()),
                 BinaryBytes(record.bytes.unwrap_or_default()),
                 record.sha256.as_deref().unwrap_or_default(),
                 if record.resumed { "  resumed" } else { "" },
             )?,
-            Status::Failed => {
-                write!(out, "{:<width$}  failed  ", record.server)?;
+            Status::Failed | Status::Interrupted => {
+                let word = match record.status {
+                    Status::Failed => "failed ",
+                    _ => "interrupted",
+                };
+                write!(out, "{server:<width$}  {word} ")?;
                 if let Some(export_id) = &record.export_id {
-                    write!(out, "(export {export_id}) ")?;
+                    write!(out, "(export {}) ", clean(export_id))?;
                 }
                 writeln!(
                     out,
                     "{}",
-                    record.error.as_deref().unwrap_or("unknown error")
+                    clean(record.error.as_deref().unwrap_or("unknown error"))
                 )?;
             }
         }
     }
     let ok = records.iter().filter(|r| r.is_ok()).count();
-    let failed = records.len() - ok;
+    let interrupted = records
+        .iter()
+        .filter(|r| r.status == Status::Interrupted)
+        .count();
+    let failed = records.len() - ok - interrupted;
     write!(
         out,
         "{} of {} servers collected, {failed} failed, in {}",
@@ -181,7 +206,7 @@ fn print_text(out: &mut dyn Write, records: &[Record], totals: Totals) -> io::Re
         totals.requested,
         HumanDuration(totals.elapsed)
     )?;
-    let unfinished = totals.requested.saturating_sub(records.len());
+    let unfinished = totals.requested.saturating_sub(records.len()) + interrupted;
     if unfinished > 0 {
         write!(out, ", {unfinished} not finished")?;
     }
@@ -197,6 +222,7 @@ mod tests {
     fn records() -> Vec<Record> {
         let ok = Downloaded {
             path: "logs/srv-1.tar.gz".into(),
+            suggested_name: None,
             bytes: 262_144,
             sha256: "ab".repeat(32),
             resumes: 0,

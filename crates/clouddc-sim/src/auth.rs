@@ -34,7 +34,7 @@ pub(crate) fn authenticate(
             .ok_or_else(|| AuthFailure("the token is not valid".into()));
     }
     if headers.contains_key(http::header::AUTHORIZATION) {
-        let verified = clouddc::signing::verify(
+        let verified = clouddc_auth::signing::verify(
             method,
             path_and_query,
             headers,

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clouddc::Secret;
+use clouddc_auth::Secret;
 
 use crate::dialect::Dialect;
 use crate::faults::FaultSpec;
@@ -86,7 +86,7 @@ impl SimConfig {
     /// Checks the settings before anything binds.
     pub(crate) fn validate(&self) -> Result<(), crate::SimError> {
         let bad = |what: &'static str, why: String| Err(crate::SimError::Config { what, why });
-        if clouddc::validate::validate_id("project_id", &self.project_id).is_err() {
+        if clouddc_auth::path_id(&self.project_id).is_err() {
             return bad(
                 "project_id",
                 "must be 1 to 128 characters, not . or ..".into(),

@@ -267,7 +267,7 @@ async fn admit<'s>(
 /// control character), or why not. Stricter rules (no `.`, `..` or edge
 /// whitespace) are the client's, which must keep URLs from resolving elsewhere.
 fn check_id(value: &str) -> Result<(), String> {
-    clouddc::ResourceId::check(value).map_err(|why| why.to_string())
+    clouddc_auth::ResourceId::check(value).map_err(|why| why.to_string())
 }
 
 fn path_and_query(uri: &Uri) -> &str {

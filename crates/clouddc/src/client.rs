@@ -4,29 +4,34 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::ResourceId;
-use crate::config::ClientBuilder;
 use crate::download::{
-    DownloadOptions, DownloadProgress, Downloaded, PartTarget, download_to_dir, download_to_part,
+    DownloadOptions, DownloadProgress, Downloaded, PartTarget, archive_file_name, download_to_dir,
+    download_to_part,
 };
 use crate::error::{from_generated, request_id};
-use crate::hooks::{ReceivedMeta, ResponseMeta, with_received_meta};
+use crate::operation as op;
+use crate::response_meta::{ReceivedMeta, ResponseMeta, with_received_meta};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::types::{DownloadServerLogsRange, ExportRequest, ExportTask};
-use crate::validate::{path_id, validate_id};
+use crate::validate::id_argument;
 use crate::{Error, generated};
+use crate::{IdArgument, PathId};
 
 /// What the client shares between clones.
 pub(crate) struct ClientInner {
     pub(crate) generated: generated::Client,
     pub(crate) base_url: String,
     /// The project, checked once at build instead of at every call.
-    pub(crate) project: ResourceId,
+    pub(crate) project: PathId,
     pub(crate) retry: RetryPolicy,
+    /// The whole of one JSON request, body included (see
+    /// [`crate::TransportOptions::request_timeout`]).
+    pub(crate) request_timeout: Duration,
 }
 
 /// A CloudDC log-export client. Cheap to clone: clones share one connection pool.
@@ -45,21 +50,14 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The operation names used in errors and logs.
-mod op {
-    pub const EXPORT: &str = "ExportServerLogs";
-    pub const STATUS: &str = "ShowLogsExportStatus";
-    pub const DOWNLOAD: &str = "DownloadServerLogs";
-}
-
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
     pub(crate) fn from_inner(inner: Arc<ClientInner>) -> Self {
         Self { inner }
+    }
+
+    /// How each request is retried; the flows above derive theirs from it.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
     }
 
     /// The generated client underneath, with the same credentials and hooks.
@@ -79,55 +77,105 @@ impl Client {
 
     /// Starts exporting `server`'s logs. Retried only where no task can have been
     /// created: on 429 and when the connection was never established.
-    pub async fn export(&self, server: &str) -> Result<ExportTask, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
+    pub async fn export(&self, server: impl IdArgument) -> Result<ExportTask, Error> {
+        self.export_checked(&id_argument("server", server)?).await
+    }
+
+    /// [`Client::export`] for an id checked where it entered.
+    pub(crate) async fn export_checked(&self, server: &PathId) -> Result<ExportTask, Error> {
+        let project = self.inner.project.as_resource_id();
+        let server = server.as_resource_id();
         with_retries(
             &self.inner.retry,
             Idempotency::Create,
-            op::EXPORT,
-            || async {
-                let (result, meta) = with_received_meta(self.inner.generated.export_server_logs(
-                    project,
-                    &server_id,
-                    None,
-                    &ExportRequest {},
-                ))
-                .await;
-                decode(op::EXPORT, result, meta).await
+            op::EXPORT.name,
+            || {
+                self.within_request_timeout(op::EXPORT.name, async {
+                    let (result, meta) =
+                        with_received_meta(self.inner.generated.export_server_logs(
+                            project,
+                            server,
+                            None,
+                            &ExportRequest {},
+                        ))
+                        .await;
+                    decode(op::EXPORT.name, result, meta).await
+                })
             },
         )
         .await
     }
 
     /// The export task's current state.
-    pub async fn status(&self, server: &str, export_id: &str) -> Result<ExportTask, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
-        let export = path_id("export_id", export_id)?;
-        with_retries(&self.inner.retry, Idempotency::Safe, op::STATUS, || async {
-            let (result, meta) = with_received_meta(
-                self.inner
-                    .generated
-                    .show_logs_export_status(project, &server_id, &export, None),
-            )
-            .await;
-            decode(op::STATUS, result, meta).await
-        })
+    pub async fn status(
+        &self,
+        server: impl IdArgument,
+        export_id: impl IdArgument,
+    ) -> Result<ExportTask, Error> {
+        let server = id_argument("server", server)?;
+        let export_id = id_argument("export_id", export_id)?;
+        self.status_checked(&server, &export_id).await
+    }
+
+    /// [`Client::status`] for ids checked where they entered: what every poll
+    /// of a wait calls.
+    pub(crate) async fn status_checked(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
+    ) -> Result<ExportTask, Error> {
+        let project = self.inner.project.as_resource_id();
+        let (server, export) = (server.as_resource_id(), export_id.as_resource_id());
+        with_retries(
+            &self.inner.retry,
+            Idempotency::Safe,
+            op::STATUS.name,
+            || {
+                self.within_request_timeout(op::STATUS.name, async {
+                    let (result, meta) = with_received_meta(
+                        self.inner
+                            .generated
+                            .show_logs_export_status(project, server, export, None),
+                    )
+                    .await;
+                    decode(op::STATUS.name, result, meta).await
+                })
+            },
+        )
         .await
     }
 
-    /// Opens the archive, from `offset` when resuming. Retried on transient
-    /// failures; the body is read by the caller.
-    pub async fn open_download(
+    /// Bounds one JSON request, from sending to the last byte of the decoded
+    /// body. The transport's read timeout restarts with every byte, so a body
+    /// trickling a byte every few seconds would otherwise hold the call, and
+    /// its `collect` slot, for ever.
+    async fn within_request_timeout<T>(
         &self,
-        server: &str,
-        export_id: &str,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let after = self.inner.request_timeout;
+        tokio::time::timeout(after, request)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    what: format!("the {operation} request"),
+                    after,
+                })
+            })
+    }
+
+    /// Opens the archive, from `offset` when resuming. Retried on transient
+    /// failures; the body is read by the caller (each resume calls this again,
+    /// with the ids checked once).
+    pub(crate) async fn open_download(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
         offset: Option<u64>,
     ) -> Result<ResponseValue<ByteStream>, Error> {
-        let project = &self.inner.project;
-        let server_id = path_id("server", server)?;
-        let export = path_id("export_id", export_id)?;
+        let project = self.inner.project.as_resource_id();
+        let (server, export) = (server.as_resource_id(), export_id.as_resource_id());
         let range = offset
             .map(|o| DownloadServerLogsRange::try_from(format!("bytes={o}-")))
             .transpose()
@@ -135,19 +183,21 @@ impl Client {
         with_retries(
             &self.inner.retry,
             Idempotency::Safe,
-            op::DOWNLOAD,
+            op::DOWNLOAD.name,
             || async {
                 let (result, meta) = with_received_meta(self.inner.generated.download_server_logs(
                     project,
-                    &server_id,
-                    &export,
+                    server,
+                    export,
                     range.as_ref(),
                     None,
                 ))
                 .await;
                 match result {
                     Ok(response) => Ok(response),
-                    Err(error) => Err(from_generated(op::DOWNLOAD, error, meta.into_meta()).await),
+                    Err(error) => {
+                        Err(from_generated(op::DOWNLOAD.name, error, meta.into_meta()).await)
+                    }
                 }
             },
         )
@@ -155,57 +205,63 @@ impl Client {
     }
 
     /// Downloads the archive into `dir`, safely: a temporary file in `dir`,
-    /// checked, then renamed; resumed with `Range` when the body breaks.
+    /// checked, then renamed to [`archive_file_name`] of `server`; resumed
+    /// with `Range` when the body breaks.
     pub async fn download(
         &self,
-        server: &str,
-        export_id: &str,
+        server: impl IdArgument,
+        export_id: impl IdArgument,
         dir: &Path,
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     ) -> Result<Downloaded, Error> {
-        validate_id("server", server)?;
-        validate_id("export_id", export_id)?;
+        let server = id_argument("server", server)?;
+        let export_id = id_argument("export_id", export_id)?;
+        self.download_checked(&server, &export_id, dir, options, progress)
+            .await
+    }
+
+    /// [`Client::download`] for ids checked where they entered.
+    pub(crate) async fn download_checked(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
+        dir: &Path,
+        options: &DownloadOptions,
+        progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    ) -> Result<Downloaded, Error> {
+        // The server's id names the file, never the service's answer.
         download_to_dir(
             |offset| self.open_download(server, export_id, offset),
             dir,
-            &fallback_name(server, export_id),
+            &archive_file_name(server.as_str()),
             options,
             progress,
         )
         .await
     }
 
-    /// Like [`Client::download`], through a part file of a fixed name that a
+    /// [`Client::download_checked`] through a part file of a fixed name that a
     /// later call can resume after the process died (see
     /// [`crate::download::download_to_part`]).
-    pub async fn download_to_part(
+    pub(crate) async fn download_to_part_checked(
         &self,
-        server: &str,
-        export_id: &str,
+        (server, export_id): (&PathId, &PathId),
         dir: &Path,
         options: &DownloadOptions,
         progress: &(dyn Fn(DownloadProgress) + Send + Sync),
         part: PartTarget<'_>,
     ) -> Result<Downloaded, Error> {
-        validate_id("server", server)?;
-        validate_id("export_id", export_id)?;
         download_to_part(
             |offset| self.open_download(server, export_id, offset),
             dir,
-            &fallback_name(server, export_id),
+            &archive_file_name(server.as_str()),
             options,
             progress,
             part,
         )
         .await
     }
-}
-
-/// The archive's name when the service sends none. Ids may hold `/`; the name
-/// must stay one path component.
-fn fallback_name(server: &str, export_id: &str) -> String {
-    format!("{server}-{export_id}.tar.gz").replace(['/', '\\'], "_")
 }
 
 /// Turns a generated call's result into ours. A 2xx the spec does not list for
@@ -233,7 +289,7 @@ async fn decode<T: DeserializeOwned>(
                 operation,
                 reason: format!(
                     "body does not decode ({e}): {}",
-                    crate::error::snippet(&body)
+                    crate::printable::snippet(&body)
                 ),
                 meta,
             })

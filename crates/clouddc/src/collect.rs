@@ -8,12 +8,14 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
-use crate::Error;
 use crate::client::Client;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, PartTarget};
 use crate::journal::resume::{self, Recorder};
 use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
+use crate::retry::{Idempotency, RetryPolicy, with_retries};
+use crate::validate::id_argument;
 use crate::waiter::{WaitOptions, WaitProgress};
+use crate::{Error, PathId};
 
 /// How many servers may be between their export call and their download at once:
 /// waiting is cheap, but each waiting server is state, so a 100,000-server list is
@@ -24,6 +26,10 @@ pub const MAX_SERVERS_IN_FLIGHT: usize = 4096;
 /// moved 1,000 archives of 1 MiB as fast as 256 did, in a quarter of the memory
 /// (`cargo xtask bench fleet`).
 pub const DEFAULT_MAX_DOWNLOADS: usize = 16;
+
+/// The first wait before an export call is made again after a server error:
+/// the calls inside have already backed off through their own retries.
+const EXPORT_REATTEMPT_BACKOFF: Duration = Duration::from_millis(400);
 
 /// How to collect.
 #[derive(Debug, Clone)]
@@ -166,6 +172,12 @@ impl Client {
                 sink(event);
             }
         };
+        let failed = |export_id, error| ServerOutcome {
+            server: server.clone(),
+            export_id,
+            result: Err(error),
+            resumed: false,
+        };
         let journal = options.journal.as_deref();
         let recorder = Recorder::new(journal, &server);
         let recalled = journal.and_then(|j| j.recall(&server)).unwrap_or_default();
@@ -173,33 +185,38 @@ impl Client {
             match resume::verify_archive(&options.output_dir, saved).await {
                 Ok(archive) => {
                     return ServerOutcome {
-                        server,
+                        server: server.clone(),
                         export_id: Some(saved.export_id.clone()),
                         result: Ok(archive),
                         resumed: true,
                     };
                 }
                 Err(why) => {
-                    tracing::info!(
-                        server,
-                        why,
-                        "the journaled archive does not check out; collecting it again"
-                    );
+                    tracing::info!(server, why, "the journaled archive does not check out; collecting it again");
                 }
             }
         }
+        // A re-run without overwriting fails a server whose archive is there
+        // before triggering an export that could never be placed.
+        if let Err(error) = crate::download::ensure_archive_free(
+            &options.output_dir,
+            server.as_str(),
+            options.download.overwrite,
+        ) {
+            return failed(None, error);
+        }
+        // The id is checked once, here where it enters; the export, every
+        // poll and every resume take it checked.
+        let server_id = match id_argument("server", server.as_str()) {
+            Ok(id) => id,
+            Err(error) => return failed(None, error),
+        };
         let saved = if journal.is_some() {
             resume::saved_export(&recalled, options.max_export_age, resume::unix_now())
                 .inspect_err(|why| tracing::debug!(server, why, "exporting"))
                 .ok()
         } else {
             None
-        };
-        let failed = |export_id, error| ServerOutcome {
-            server: server.clone(),
-            export_id,
-            result: Err(error),
-            resumed: false,
         };
         let last_status = std::sync::Mutex::new(None::<String>);
         let on_wait = |progress: &WaitProgress| {
@@ -217,16 +234,20 @@ impl Client {
         };
         let mut waited = None;
         if let Some(export_id) = saved {
-            match self
-                .wait_for_export(&server, &export_id, None, &options.wait, &on_wait)
-                .await
-            {
+            let polled = match id_argument("export_id", export_id.as_str()) {
+                Ok(export) => {
+                    self.wait_checked(&server_id, &export, None, &options.wait, &on_wait)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match polled {
                 Err(Error::Api(api)) if api.status == 404 => tracing::info!(
                     server,
                     export_id,
                     "the saved export is no longer known to the service (404); exporting again"
                 ),
-                other => waited = Some((export_id, other)),
+                other => waited = Some((export_id, other.map(drop))),
             }
         }
         let (export_id, waited) = match waited {
@@ -238,7 +259,7 @@ impl Client {
                 // The semaphore is never closed, so acquiring cannot fail.
                 let slot = slots.exports.acquire().await.ok();
                 let exported = self
-                    .export_with_attempts(&server, options.export_attempts)
+                    .export_with_attempts(&server_id, options.export_attempts)
                     .await;
                 drop(slot);
                 let task = match exported {
@@ -247,28 +268,45 @@ impl Client {
                 };
                 let export_id = task.export_id.clone();
                 recorder.exported(&export_id);
-                let waited = self
-                    .wait_for_export(&server, &export_id, Some(task), &options.wait, &on_wait)
-                    .await;
+                let waited = match id_argument("export_id", export_id.as_str()) {
+                    Ok(export) => self
+                        .wait_checked(&server_id, &export, Some(task), &options.wait, &on_wait)
+                        .await
+                        .map(drop),
+                    Err(error) => Err(error),
+                };
                 (export_id, waited)
             }
         };
         if let Err(error) = waited {
             return failed(Some(export_id), error);
         }
-        let on_bytes = |progress: DownloadProgress| {
-            emit(CollectEvent::Downloading {
-                server: server.clone(),
-                progress,
-            })
-        };
-        let _slot = slots.downloads.acquire().await.ok();
-        let result = if journal.is_some() {
+        let result = async {
+            let export = id_argument("export_id", export_id.as_str())?;
+            let on_bytes = |progress: DownloadProgress| {
+                emit(CollectEvent::Downloading {
+                    server: server.clone(),
+                    progress,
+                })
+            };
+            let _slot = slots.downloads.acquire().await.ok();
+            if journal.is_none() {
+                return self
+                    .download_checked(
+                        &server_id,
+                        &export,
+                        &options.output_dir,
+                        &options.download,
+                        &on_bytes,
+                    )
+                    .await;
+            }
+            let name = part_name(&server);
             let part = PartFile {
-                name: part_name(&server),
                 resume: recalled
                     .download
-                    .filter(|d| d.part == part_name(&server))
+                    .clone()
+                    .filter(|d| d.part == name)
                     .filter(|_| {
                         recalled
                             .export
@@ -276,11 +314,11 @@ impl Client {
                             .is_some_and(|e| e.export_id == export_id)
                     })
                     .map(|d| d.validators),
+                name,
             };
             let watch = recorder.part(&export_id, &part.name);
-            self.download_to_part(
-                &server,
-                &export_id,
+            self.download_to_part_checked(
+                (&server_id, &export),
                 &options.output_dir,
                 &options.download,
                 &on_bytes,
@@ -290,16 +328,8 @@ impl Client {
                 },
             )
             .await
-        } else {
-            self.download(
-                &server,
-                &export_id,
-                &options.output_dir,
-                &options.download,
-                &on_bytes,
-            )
-            .await
-        };
+        }
+        .await;
         ServerOutcome {
             server,
             export_id: Some(export_id),
@@ -308,27 +338,97 @@ impl Client {
         }
     }
 
+    /// The export call, made again on a server error up to `attempts` times in
+    /// all (see [`CollectOptions::export_attempts`]), backing off as every
+    /// other retry does.
     async fn export_with_attempts(
         &self,
-        server: &str,
+        server: &PathId,
         attempts: u32,
     ) -> Result<crate::types::ExportTask, Error> {
-        let mut attempt = 1;
-        loop {
-            match self.export(server).await {
-                Err(Error::Api(api)) if api.status >= 500 && attempt < attempts.max(1) => {
-                    tracing::debug!(
-                        server,
-                        attempt,
-                        status = api.status,
-                        "export failed; trying again"
-                    );
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
-                        .await;
+        let policy = RetryPolicy {
+            max_attempts: attempts,
+            initial_backoff: EXPORT_REATTEMPT_BACKOFF,
+            ..self.retry_policy().clone()
+        };
+        with_retries(
+            &policy,
+            Idempotency::DuplicateTolerated,
+            crate::operation::EXPORT.name,
+            || self.export_checked(server),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server on 127.0.0.1 that answers the `n`th request (from 0) with
+    /// `answer(n)`, counting requests.
+    async fn serve(answer: fn(u32) -> &'static str) -> (String, Arc<AtomicU32>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let count = Arc::new(AtomicU32::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // The export request's body is `{}`: read up to it.
+                while !request.ends_with(b"{}") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => request.extend_from_slice(&buffer[..read]),
+                    }
                 }
-                other => return other,
+                let _ = socket.write_all(answer(n).as_bytes()).await;
             }
-        }
+        });
+        (url, count)
+    }
+
+    const FAILED: &str =
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const CREATED: &str = "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 41\r\nConnection: close\r\n\r\n{\"export_id\":\"e-1\",\"status\":\"processing\"}";
+
+    fn client(url: &str) -> Client {
+        let retry = RetryPolicy {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            ..RetryPolicy::default()
+        };
+        Client::builder()
+            .endpoint(url)
+            .project_id("p1")
+            .token("t")
+            .retry_policy(retry)
+            .build()
+            .expect("client")
+    }
+
+    #[tokio::test]
+    async fn an_export_is_made_again_after_a_server_error() {
+        let (url, count) = serve(|n| if n == 0 { FAILED } else { CREATED }).await;
+        let server = "srv-1".parse().expect("valid");
+        let task = client(&url).export_with_attempts(&server, 3).await;
+        assert_eq!(task.expect("created").export_id, "e-1");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn export_attempts_bound_the_calls() {
+        let (url, count) = serve(|_| FAILED).await;
+        let server = "srv-1".parse().expect("valid");
+        let error = client(&url).export_with_attempts(&server, 3).await;
+        assert_eq!(error.expect_err("fails").status(), Some(500));
+        assert_eq!(count.load(Ordering::SeqCst), 3);
     }
 }

@@ -48,6 +48,13 @@ pub struct ClientBuilder {
     transport: TransportOptions,
 }
 
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+}
+
 fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -58,7 +65,7 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder filled from the environment (see [`env`]); explicit setters called
+    /// A builder filled from the environment (see [`env`](mod@env)); explicit setters called
     /// afterwards take precedence.
     pub fn from_env() -> Self {
         let mut builder = Self::new();
@@ -187,6 +194,7 @@ impl ClientBuilder {
         let project = crate::validate::path_id("project_id", &project_id)?;
         let credentials = self.credentials()?;
         let http = http_client(&self.transport)?;
+        let request_timeout = self.transport.request_timeout;
         let state = ClientState::new(Some(credentials), Some(project_id));
         let generated = generated::Client::new_with_client(&base_url, http, state);
         Ok(Client::from_inner(Arc::new(ClientInner {
@@ -194,6 +202,7 @@ impl ClientBuilder {
             base_url,
             project,
             retry: self.retry,
+            request_timeout,
         })))
     }
 }

@@ -46,7 +46,7 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
             "endpoint",
             format!(
                 "{:?}: {why}",
-                crate::error::snippet(redacted(raw).as_bytes())
+                crate::printable::snippet(redacted(raw).as_bytes())
             ),
         )
     };
@@ -56,6 +56,13 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
     }
     if trimmed.chars().any(char::is_control) {
         return Err(bad("contains control characters"));
+    }
+    if !trimmed.contains("://") {
+        // `127.0.0.1:8080` or `h:80` would otherwise read as a relative URL
+        // or a scheme named `h`; say what is missing instead.
+        return Err(bad(
+            "no scheme: start it with http:// or https://, e.g. http://127.0.0.1:8080",
+        ));
     }
     let url = Url::parse(trimmed).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -85,7 +92,7 @@ pub fn normalise_endpoint(raw: &str) -> Result<String, Error> {
 /// The endpoint as an error may show it: whatever precedes the last `@` of
 /// the part before any query or fragment (`user:password@`, which may hold a
 /// credential) becomes `***`.
-fn redacted(raw: &str) -> String {
+pub(crate) fn redacted(raw: &str) -> String {
     let start = raw.find("://").map_or(0, |i| i + 3);
     let rest = &raw[start..];
     let end = rest.find(['?', '#']).unwrap_or(rest.len());
@@ -140,6 +147,11 @@ mod tests {
             "not a url",
         ] {
             assert!(normalise_endpoint(bad).is_err(), "{bad:?}");
+        }
+        for schemeless in ["127.0.0.1:8080", "h:80", "clouddc.example.com"] {
+            let error = normalise_endpoint(schemeless).unwrap_err().to_string();
+            assert!(error.contains("no scheme"), "{error}");
+            assert!(error.contains("http://"), "{error}");
         }
     }
 

@@ -12,10 +12,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::header::HeaderMap;
 
-use crate::hooks::ResponseMeta;
-
-/// How much of an unparsed error body is kept, in characters.
-pub const MAX_BODY_SNIPPET: usize = 512;
+pub use crate::printable::{MAX_BODY_SNIPPET, snippet};
+pub use crate::response_meta::{ResponseMeta, request_id};
 /// How much of an error body is read at most, in bytes.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -69,8 +67,36 @@ pub enum Error {
         /// The response's status and request id.
         meta: ResponseMeta,
     },
-    /// A downloaded archive is incomplete or corrupt.
-    #[error("integrity check failed for {path}: {reason}")]
+    /// The service answered with a redirect (3xx). The API documents none, so
+    /// none is followed: a redirect to another origin would carry the
+    /// credential headers with it (reqwest strips only `Authorization` and
+    /// cookies), and one to the same origin has no documented meaning.
+    #[error("refused a redirect (HTTP {status}) of {operation} to {}: the API documents no redirect{}", .location.as_deref().unwrap_or("no location"), request_id_text(&.meta.request_id))]
+    Redirected {
+        /// The operation.
+        operation: &'static str,
+        /// The 3xx status.
+        status: u16,
+        /// Where the service pointed, printable, with any `user:password@`
+        /// replaced by `***@`.
+        location: Option<String>,
+        /// The response's status and request id.
+        meta: ResponseMeta,
+    },
+    /// A request failed after more than one attempt; `last` is the last
+    /// attempt's error (see [`Error::last_attempt`] to match on it).
+    #[error("{last} (gave up after {attempts} attempts)")]
+    Retried {
+        /// How many attempts were made, the first included.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
+    /// A downloaded archive is incomplete or corrupt. The message does not
+    /// name `path`: it is the temporary file, already removed, and a name
+    /// that no longer exists only sends the user looking for it.
+    #[error("the archive failed its integrity check: {reason} (the partial download was removed)")]
     Integrity {
         /// The file (temporary, already removed) that failed the check.
         path: PathBuf,
@@ -114,13 +140,31 @@ fn request_id_text(request_id: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The error of the last attempt: `self`, unless retries wrapped it in
+    /// [`Error::Retried`].
+    pub fn last_attempt(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.last_attempt(),
+            other => other,
+        }
+    }
+
+    /// How many attempts were made for the request behind this error.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
     /// The HTTP status of the response behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::Retried { last, .. } => last.status(),
             Error::Api(api) => Some(api.status),
             Error::Throttled { .. } => Some(429),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
-            Error::UnexpectedResponse { meta, .. } => meta.status,
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => meta.status,
             _ => None,
         }
     }
@@ -128,9 +172,12 @@ impl Error {
     /// The `X-Request-Id` of the response behind this error, for support cases.
     pub fn request_id(&self) -> Option<&str> {
         match self {
+            Error::Retried { last, .. } => last.request_id(),
             Error::Api(api) => api.request_id.as_deref(),
             Error::Throttled { request_id, .. } => request_id.as_deref(),
-            Error::UnexpectedResponse { meta, .. } => meta.request_id.as_deref(),
+            Error::UnexpectedResponse { meta, .. } | Error::Redirected { meta, .. } => {
+                meta.request_id.as_deref()
+            }
             _ => None,
         }
     }
@@ -196,23 +243,6 @@ impl ApiError {
     }
 }
 
-/// The request id of a response, from `X-Request-Id`.
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers.get(X_REQUEST_ID).and_then(printable_request_id)
-}
-
-/// The header that carries the gateway's request id.
-pub(crate) const X_REQUEST_ID: &str = "x-request-id";
-
-/// A request id header's value as printable text; `None` when empty or not text.
-pub(crate) fn printable_request_id(value: &http::HeaderValue) -> Option<String> {
-    value
-        .to_str()
-        .ok()
-        .map(|v| snippet(v.as_bytes()))
-        .filter(|v| !v.is_empty())
-}
-
 /// `Retry-After` in seconds (the HTTP-date form is not used by the gateway and is
 /// ignored), capped at an hour so a hostile value cannot park a client.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -252,22 +282,6 @@ fn parse_error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Text fit for an error message: valid UTF-8 (lossy), control characters
-/// replaced, cut to [`MAX_BODY_SNIPPET`] characters.
-pub fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out: String = text
-        .trim()
-        .chars()
-        .take(MAX_BODY_SNIPPET)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.trim().chars().count() > MAX_BODY_SNIPPET {
-        out.push('…');
-    }
-    out
-}
-
 /// Reads at most [`MAX_ERROR_BODY`] bytes of an error body.
 async fn read_capped(mut stream: progenitor_client::ByteStream) -> Bytes {
     let mut body = Vec::new();
@@ -298,10 +312,27 @@ fn from_status(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     }
 }
 
+/// The refusal of a 3xx answer, naming where it pointed without any
+/// credential that URL carries.
+fn redirected(operation: &'static str, status: u16, headers: &HeaderMap) -> Error {
+    let location = headers.get(http::header::LOCATION).map(|value| {
+        snippet(crate::endpoint::redacted(&String::from_utf8_lossy(value.as_bytes())).as_bytes())
+    });
+    Error::Redirected {
+        operation,
+        status,
+        location,
+        meta: ResponseMeta {
+            status: Some(status),
+            request_id: request_id(headers),
+        },
+    }
+}
+
 /// Converts an error of the generated client, reading the error body where there is
-/// one. `meta` comes from [`crate::hooks::with_response_meta`] and restores the
+/// one. `meta` comes from [`crate::response_meta::with_response_meta`] and restores the
 /// status and request id that progenitor drops for undecodable bodies.
-pub async fn from_generated(
+pub(crate) async fn from_generated(
     operation: &'static str,
     error: progenitor_client::Error<progenitor_client::ByteStream>,
     meta: ResponseMeta,
@@ -317,6 +348,9 @@ pub async fn from_generated(
         G::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            if (300..400).contains(&status) {
+                return redirected(operation, status, &headers);
+            }
             let body = read_response_capped(response).await;
             if status >= 400 {
                 from_status(status, &headers, &body)
@@ -417,5 +451,16 @@ mod tests {
         );
         assert_eq!(e.status(), Some(429));
         assert_eq!(e.request_id(), Some("abc"));
+    }
+
+    #[test]
+    fn an_integrity_error_does_not_name_the_removed_temporary_file() {
+        let e = Error::Integrity {
+            path: "/out/.clouddc-x1.part".into(),
+            reason: "gzip CRC mismatch".into(),
+        };
+        let text = e.to_string();
+        assert!(!text.contains(".part"), "{text}");
+        assert!(text.contains("gzip CRC mismatch"), "{text}");
     }
 }

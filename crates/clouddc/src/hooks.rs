@@ -1,9 +1,8 @@
 //! What happens to every request the generated client sends: credentials go on
 //! last (an AK/SK signature covers everything else, so nothing may change the
-//! request after it), and the response's status and request id are remembered
-//! for errors that would otherwise lose them.
+//! request after it), and the response's status and request id are recorded
+//! (`response_meta`) for errors that would otherwise lose them.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use progenitor_client::{ClientHooks, OperationInfo};
@@ -12,6 +11,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::credentials::{Credentials, Secret};
 use crate::generated::Client;
 use crate::signing;
+
+/// Public here before it had a module of its own; kept so users' paths hold.
+pub use crate::response_meta::ResponseMeta;
 
 /// State the generated client carries for the hooks.
 #[derive(Debug, Clone, Default)]
@@ -45,63 +47,6 @@ impl ClientState {
             token_header,
         }
     }
-}
-
-/// The status and request id of the last response an operation received.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseMeta {
-    /// HTTP status code.
-    pub status: Option<u16>,
-    /// The `X-Request-Id` header, which support asks for.
-    pub request_id: Option<String>,
-}
-
-/// What the hook saw of a response, kept raw: the request id becomes text (an
-/// allocation and a scan for control characters) only when an error needs it,
-/// not on every successful status poll.
-#[derive(Debug, Default)]
-pub(crate) struct ReceivedMeta {
-    status: Option<u16>,
-    request_id: Option<HeaderValue>,
-}
-
-impl ReceivedMeta {
-    /// The status and the request id as text.
-    pub(crate) fn into_meta(self) -> ResponseMeta {
-        ResponseMeta {
-            status: self.status,
-            request_id: self
-                .request_id
-                .as_ref()
-                .and_then(crate::error::printable_request_id),
-        }
-    }
-}
-
-tokio::task_local! {
-    static LAST_RESPONSE: RefCell<ReceivedMeta>;
-}
-
-/// Runs one generated call and returns, beside its result, the status and request
-/// id of the response it received. progenitor drops both when a 2xx body fails to
-/// decode; this keeps them for the error.
-pub async fn with_response_meta<F: Future>(call: F) -> (F::Output, ResponseMeta) {
-    let (output, received) = with_received_meta(call).await;
-    (output, received.into_meta())
-}
-
-/// [`with_response_meta`], with the meta left raw until an error needs it.
-pub(crate) async fn with_received_meta<F: Future>(call: F) -> (F::Output, ReceivedMeta) {
-    // The slot lives in the scoped future and is taken back out of it once the
-    // call is done: no shared allocation or lock per call.
-    let mut scoped = std::pin::pin!(LAST_RESPONSE.scope(RefCell::default(), call));
-    let output = scoped.as_mut().await;
-    let received = scoped
-        .as_mut()
-        .take_value()
-        .map(RefCell::into_inner)
-        .unwrap_or_default();
-    (output, received)
 }
 
 /// The header name of the token.
@@ -184,16 +129,16 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         use progenitor_client::ClientInfo;
-        let response = self.client().execute(request).await?;
-        let _ = LAST_RESPONSE.try_with(|slot| {
-            *slot.borrow_mut() = ReceivedMeta {
-                status: Some(response.status().as_u16()),
-                request_id: response.headers().get(crate::error::X_REQUEST_ID).cloned(),
-            };
-        });
+        let exchange = Exchange::start(&request);
+        let response = self.client().execute(request).await;
+        if let Some(exchange) = exchange {
+            exchange.log(&response);
+        }
+        let response = response?;
+        crate::response_meta::record(&response);
         // The generated code reads JSON answers whole; only the archive is
         // streamed (by our own download code), so everything else is capped.
-        if info.operation_id == DOWNLOAD_OPERATION {
+        if info.operation_id == crate::operation::DOWNLOAD.generated_id {
             Ok(response)
         } else {
             Ok(capped(response, MAX_ANSWER_BYTES))
@@ -201,8 +146,57 @@ impl ClientHooks<ClientState> for Client {
     }
 }
 
-/// progenitor's id of the one operation whose body is not read whole.
-const DOWNLOAD_OPERATION: &str = "download_server_logs";
+/// One request as `-vv` shows it: method, path, status, request id and
+/// duration, and at trace level the header names (never a value: the
+/// token and the signature are headers). Nothing is collected unless debug
+/// logging is on, so a status poll costs nothing more.
+struct Exchange {
+    method: reqwest::Method,
+    path: String,
+    header_names: Vec<String>,
+    started: std::time::Instant,
+}
+
+impl Exchange {
+    fn start(request: &reqwest::Request) -> Option<Self> {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return None;
+        }
+        let header_names = if tracing::enabled!(tracing::Level::TRACE) {
+            request.headers().keys().map(|k| k.to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        Some(Self {
+            method: request.method().clone(),
+            path: request.url().path().to_owned(),
+            header_names,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    fn log(self, response: &reqwest::Result<reqwest::Response>) {
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        let (method, path) = (self.method.as_str(), self.path.as_str());
+        tracing::trace!(method, path, headers = ?self.header_names, "request headers");
+        match response {
+            Ok(response) => {
+                let request_id = crate::response_meta::request_id(response.headers());
+                tracing::debug!(
+                    method,
+                    path,
+                    status = response.status().as_u16(),
+                    request_id = request_id.as_deref().unwrap_or("-"),
+                    elapsed_ms,
+                    "response"
+                );
+            }
+            Err(error) => {
+                tracing::debug!(method, path, elapsed_ms, error = %error, "no response");
+            }
+        }
+    }
+}
 
 /// The largest answer read from the JSON operations: the service's are under
 /// a KiB, so this only stops a broken or hostile server from filling memory.
@@ -220,9 +214,13 @@ fn capped(response: reqwest::Response, limit: u64) -> reqwest::Response {
     }
     let too_long =
         move || std::io::Error::other(format!("the answer is longer than {limit} bytes"));
+    use reqwest::ResponseBuilderExt;
+    // The URL goes along, so an error reading the body names the request's
+    // URL rather than reqwest's placeholder for a response built by hand.
     let mut builder = http::Response::builder()
         .status(response.status())
-        .version(response.version());
+        .version(response.version())
+        .url(response.url().clone());
     if let Some(headers) = builder.headers_mut() {
         *headers = response.headers().clone();
     }
@@ -271,7 +269,7 @@ mod tests {
             .headers_mut()
             .insert(API_VERSION, HeaderValue::from_static("1"));
         let info = OperationInfo {
-            operation_id: "show_logs_export_status",
+            operation_id: crate::operation::STATUS.generated_id,
         };
         client.pre::<()>(&mut request, &info).await.expect("signs");
 
@@ -306,7 +304,7 @@ mod tests {
         let url = "http://127.0.0.1:8080/v1/proj/physicalservers/s/logs/exports/e";
         let url = reqwest::Url::parse(url).expect("URL");
         let info = OperationInfo {
-            operation_id: "show_logs_export_status",
+            operation_id: crate::operation::STATUS.generated_id,
         };
         (reqwest::Request::new(reqwest::Method::GET, url), info)
     }

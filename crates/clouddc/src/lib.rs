@@ -20,11 +20,14 @@
 //! - [`generated`]: the client progenitor generates from `openapi/clouddc.yaml`
 //!   (never edited by hand);
 //! - [`hooks`]: what every generated request goes through (credentials and
-//!   signing, response metadata);
+//!   signing), recording each answer's [`response_meta`];
+//! - [`signing`], [`credentials`], [`resource_id`]: the rules shared with the
+//!   simulator, from `clouddc_auth`, and the reqwest signing adapter;
 //! - [`tolerant`]: the wire types that accept every form the vendor has shipped;
 //! - [`error`]: one error type with the status and request id of each failure;
 //! - [`client`], [`waiter`], [`download`], [`collect`]: the flow, built from
-//!   [`validate`], [`retry`], [`transport`], [`endpoint`] and [`config`].
+//!   [`validate`], [`retry`], [`transport`], [`endpoint`], [`operation`] and
+//!   [`config`].
 
 pub mod client;
 pub mod collect;
@@ -37,15 +40,22 @@ pub mod error;
 pub mod generated;
 pub mod hooks;
 pub mod journal;
+pub mod operation;
+mod printable;
 pub mod resource_id;
+pub mod response_meta;
 pub mod retry;
 pub mod signing;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod tolerant;
 pub mod transport;
 pub mod validate;
 pub mod waiter;
 
 pub use client::Client;
+pub use clouddc_auth::{InvalidPathId, PathId};
 pub use collect::{CollectEvent, CollectOptions, EventSink, ServerOutcome};
 pub use config::ClientBuilder;
 pub use credentials::{Credentials, Secret};
@@ -57,4 +67,5 @@ pub use resource_id::ResourceId;
 pub use retry::RetryPolicy;
 pub use tolerant::{CreatedAt, ExportStatus, Percentage, PercentageError, StatusKind};
 pub use transport::TransportOptions;
+pub use validate::IdArgument;
 pub use waiter::{WaitOptions, WaitProgress};

@@ -69,16 +69,25 @@ pub enum Idempotency {
     Safe,
     /// A create: repeat only when the service cannot have acted.
     Create,
+    /// A create whose duplicate is harmless (a second export answers with the
+    /// running task, or starts another): repeat on a server error too, where
+    /// the service may have acted. Throttling and refused connections are left
+    /// to the [`Idempotency::Create`] retries of each call inside.
+    DuplicateTolerated,
 }
 
 /// Whether `error` is worth another attempt, and how long the server asked to wait.
 pub fn should_retry(error: &Error, idempotency: Idempotency) -> Option<Option<Duration>> {
-    match (error, idempotency) {
+    // A nested loop's error (the export re-attempts wrap each export call's
+    // own retries) is judged by its last attempt.
+    match (error.last_attempt(), idempotency) {
+        (Error::Api(api), Idempotency::DuplicateTolerated) => (api.status >= 500).then_some(None),
+        (_, Idempotency::DuplicateTolerated) => None,
         (Error::Throttled { retry_after, .. }, _) => Some(*retry_after),
         (Error::Transport { source, .. }, Idempotency::Create) => {
             source.is_connect().then_some(None)
         }
-        (Error::Transport { .. }, Idempotency::Safe) => Some(None),
+        (Error::Transport { .. } | Error::Timeout { .. }, Idempotency::Safe) => Some(None),
         (Error::Api(api), Idempotency::Safe) => {
             matches!(api.status, 500 | 502 | 503 | 504).then_some(None)
         }
@@ -108,17 +117,48 @@ where
         };
         retry += 1;
         let Some(hint) = should_retry(&error, idempotency) else {
-            return Err(error);
+            return Err(gave_up(error, retry));
         };
         if retry >= policy.max_attempts.max(1) {
-            return Err(error);
+            return Err(gave_up(error, retry));
         }
         let wait = policy.backoff(retry, hint);
         if started.elapsed() + wait > policy.deadline {
-            return Err(error);
+            return Err(gave_up(error, retry));
         }
-        tracing::debug!(operation, retry, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+        // A warning, so it shows without -v: a dead endpoint would otherwise
+        // look like a hang for the whole backoff. The error text holds no
+        // secret (see `Error`).
+        tracing::warn!(
+            operation,
+            attempt = retry,
+            of = policy.max_attempts,
+            wait_ms = wait.as_millis() as u64,
+            error = %error,
+            "retrying"
+        );
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// The error of the last of `attempts`, saying how many were made when there
+/// was more than one.
+fn gave_up(error: Error, attempts: u32) -> Error {
+    match error {
+        // A nested loop counted the last attempt's own calls; each earlier
+        // attempt made at least one.
+        Error::Retried {
+            attempts: inner,
+            last,
+        } => Error::Retried {
+            attempts: attempts - 1 + inner,
+            last,
+        },
+        error if attempts > 1 => Error::Retried {
+            attempts,
+            last: Box::new(error),
+        },
+        error => error,
     }
 }
 
@@ -154,6 +194,11 @@ mod tests {
         assert_eq!(should_retry(&api(503), Idempotency::Safe), Some(None));
         assert_eq!(should_retry(&api(500), Idempotency::Create), None);
         assert_eq!(should_retry(&api(404), Idempotency::Safe), None);
+        let tolerated = Idempotency::DuplicateTolerated;
+        assert_eq!(should_retry(&api(500), tolerated), Some(None));
+        assert_eq!(should_retry(&api(501), tolerated), Some(None));
+        assert_eq!(should_retry(&api(409), tolerated), None);
+        assert_eq!(should_retry(&throttled, tolerated), None);
         assert_eq!(
             should_retry(&Error::invalid("server", "empty"), Idempotency::Safe),
             None
@@ -206,5 +251,27 @@ mod tests {
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_error_says_how_many_attempts_were_made() {
+        let result: Result<(), _> = with_retries(&fast(), Idempotency::Safe, "test", || async {
+            Err(api(503))
+        })
+        .await;
+        let error = result.unwrap_err();
+        assert_eq!(error.attempts(), 4);
+        assert!(
+            error.to_string().ends_with("(gave up after 4 attempts)"),
+            "{error}"
+        );
+        assert_eq!(error.status(), Some(503));
+        assert!(matches!(error.last_attempt(), Error::Api(api) if api.status == 503));
+        // One attempt: the error as it was.
+        let once: Result<(), _> = with_retries(&fast(), Idempotency::Safe, "test", || async {
+            Err(api(404))
+        })
+        .await;
+        assert!(matches!(once.unwrap_err(), Error::Api(_)));
     }
 }

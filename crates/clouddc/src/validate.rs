@@ -1,39 +1,36 @@
-//! Checks of identifiers before anything is sent.
-//!
-//! progenitor percent-encodes path parameters, but the URL parser still resolves
-//! `.` and `..` as dot segments, an empty id yields `//`, and a `\` (which
-//! progenitor leaves as it is) reads as `/` in an http(s) URL, so `a\..\..\x`
-//! climbs out of its segment: such a request reaches another URL. These ids are
-//! rejected here instead.
+//! Checks of identifiers before anything is sent. The rules are
+//! `clouddc_auth::path_id`'s (the simulator applies the same on receipt); this
+//! names the argument they failed for. An id is checked once, where it enters
+//! the client, and travels as a [`PathId`] from there.
 
-use crate::{Error, ResourceId};
+use clouddc_auth::{InvalidPathId, PathId};
 
-/// The longest id accepted, matching `ResourceId` in the spec.
-pub const MAX_ID_LEN: usize = 128;
+use crate::Error;
+
+pub use clouddc_auth::MAX_ID_LEN;
+
+/// What a public method takes for a server or export id: text, checked on
+/// the way in, or a [`PathId`] already checked (passed on as it is).
+pub trait IdArgument: TryInto<PathId, Error: Into<InvalidPathId>> {}
+
+impl<T: TryInto<PathId, Error: Into<InvalidPathId>>> IdArgument for T {}
 
 /// Accepts a project, server or export id, or says which argument is wrong and why.
 pub fn validate_id(argument: &'static str, value: &str) -> Result<(), Error> {
     path_id(argument, value).map(drop)
 }
 
-/// `value` as a path id once every check passed, or an error naming `argument`:
-/// the spec's rules are checked once, by building the [`ResourceId`].
-pub(crate) fn path_id(argument: &'static str, value: &str) -> Result<ResourceId, Error> {
-    let reason = if value.is_empty() {
-        "is empty".to_string()
-    } else if value == "." || value == ".." {
-        format!("{value:?} would be resolved as a path segment")
-    } else {
-        match ResourceId::try_from(value) {
-            Err(why) => why.to_string(),
-            Ok(_) if value.contains('\\') => {
-                "contains a backslash, which URLs read as a path separator".to_string()
-            }
-            Ok(_) if value.trim() != value => "has leading or trailing whitespace".to_string(),
-            Ok(id) => return Ok(id),
-        }
-    };
-    Err(Error::invalid(argument, reason))
+/// `value` as a path id once every check passed, or an error naming `argument`.
+pub(crate) fn path_id(argument: &'static str, value: &str) -> Result<PathId, Error> {
+    id_argument(argument, value)
+}
+
+/// An id argument of a public method (text, or an id already checked) as a
+/// [`PathId`], or an error naming `argument`.
+pub(crate) fn id_argument(argument: &'static str, value: impl IdArgument) -> Result<PathId, Error> {
+    value
+        .try_into()
+        .map_err(|why| Error::invalid(argument, why.into().to_string()))
 }
 
 #[cfg(test)]
@@ -68,5 +65,18 @@ mod tests {
                 other => panic!("{id:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_checked_id_passes_as_it_is() {
+        let id: PathId = "srv-0001".parse().expect("valid");
+        assert_eq!(id_argument("server", &id).expect("valid"), id);
+        assert!(matches!(
+            id_argument("export_id", String::from("..")),
+            Err(Error::InvalidInput {
+                argument: "export_id",
+                ..
+            })
+        ));
     }
 }

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::Error;
 use crate::client::Client;
 use crate::tolerant::StatusKind;
 use crate::types::ExportTask;
+use crate::validate::id_argument;
+use crate::{Error, IdArgument, PathId};
 
 /// How long and how often to poll.
 #[derive(Debug, Clone)]
@@ -128,8 +129,24 @@ impl Client {
     /// call returned it, if at hand (it saves a call when already complete).
     pub async fn wait_for_export(
         &self,
-        server: &str,
-        export_id: &str,
+        server: impl IdArgument,
+        export_id: impl IdArgument,
+        initial: Option<ExportTask>,
+        options: &WaitOptions,
+        progress: &(dyn Fn(&WaitProgress) + Send + Sync),
+    ) -> Result<ExportTask, Error> {
+        let server = id_argument("server", server)?;
+        let export_id = id_argument("export_id", export_id)?;
+        self.wait_checked(&server, &export_id, initial, options, progress)
+            .await
+    }
+
+    /// [`Client::wait_for_export`] for ids checked where they entered: no poll
+    /// checks them again.
+    pub(crate) async fn wait_checked(
+        &self,
+        server: &PathId,
+        export_id: &PathId,
         initial: Option<ExportTask>,
         options: &WaitOptions,
         progress: &(dyn Fn(&WaitProgress) + Send + Sync),
@@ -174,7 +191,7 @@ impl Client {
             // answers would otherwise hold the wait for the transport's read
             // timeout times the retry attempts.
             let remaining = options.deadline.saturating_sub(started.elapsed());
-            let status = tokio::time::timeout(remaining, self.status(server, export_id));
+            let status = tokio::time::timeout(remaining, self.status_checked(server, export_id));
             task = Some(match status.await {
                 Ok(result) => result?,
                 Err(_) => {

@@ -127,7 +127,7 @@ impl Caller {
                 export_id,
             } => {
                 let task = client
-                    .status(server, export_id)
+                    .status(&**server, &**export_id)
                     .await
                     .map_err(|e| e.to_string())?;
                 std::hint::black_box(task);

@@ -4,7 +4,7 @@
 //! The simulator's archives are stored-deflate, so inflating them is a copy;
 //! a real log bundle is text compressed several times over, and verifying it
 //! means inflating every byte. This driver makes such a bundle and feeds it,
-//! from memory, through `clouddc::download::download_to_dir` with and without
+//! from memory, through `clouddc::testing::download_to_dir` with and without
 //! `verify_gzip`, taking turns, so the figures are the pipeline's own rate
 //! (SHA-256, the write, and the inflate when on), not the network's.
 //!
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clouddc::DownloadOptions;
-use clouddc::download::download_to_dir;
+use clouddc::testing::download_to_dir;
 use progenitor_client::{ByteStream, ResponseValue};
 
 /// The chunk size hyper hands out on a fast connection.

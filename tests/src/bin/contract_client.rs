@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clouddc::ResourceId;
 use clouddc::credentials::Credentials;
 use clouddc::download::DownloadOptions;
-use clouddc::hooks::{ClientState, with_response_meta};
+use clouddc::hooks::ClientState;
+use clouddc::operation::{self, Operation};
+use clouddc::testing::with_response_meta;
 use clouddc::types::ExportRequest;
 use clouddc::{Error, Secret, generated};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -73,17 +75,20 @@ fn violations(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Calls one operation; returns the status and headers of the answer.
-async fn call(client: &generated::Client, operation: &str) -> Result<(u16, HeaderMap), String> {
+async fn call(
+    client: &generated::Client,
+    operation: Operation,
+) -> Result<(u16, HeaderMap), String> {
     let project = ResourceId::try_from(PROJECT).expect("valid");
     let server = ResourceId::try_from(SERVER).expect("valid");
     let export = ResourceId::try_from(EXPORT).expect("valid");
     let range = clouddc::types::DownloadServerLogsRange::try_from("bytes=0-").expect("valid");
     let outcome = match operation {
-        "ExportServerLogs" => client
+        operation::EXPORT => client
             .export_server_logs(&project, &server, None, &ExportRequest {})
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
-        "ShowLogsExportStatus" => client
+        operation::STATUS => client
             .show_logs_export_status(&project, &server, &export, None)
             .await
             .map(|r| (r.status().as_u16(), r.headers().clone())),
@@ -104,18 +109,12 @@ async fn call(client: &generated::Client, operation: &str) -> Result<(u16, Heade
     }
 }
 
-const OPERATIONS: [&str; 3] = [
-    "ExportServerLogs",
-    "ShowLogsExportStatus",
-    "DownloadServerLogs",
-];
-
 async fn every_operation(base: &str, tally: &mut Tally) {
     let client = raw_client(base, None, token());
-    for operation in OPERATIONS {
+    for operation in operation::ALL {
         let answer = call(&client, operation).await;
         tally.check(
-            &format!("{operation} with a token"),
+            &format!("{} with a token", operation.name),
             matches!(&answer, Ok((s, h)) if (200..300).contains(s) && violations(h).is_none()),
             || format!("{answer:?}"),
         );
@@ -125,10 +124,10 @@ async fn every_operation(base: &str, tally: &mut Tally) {
 async fn forced_error_codes(base: &str, tally: &mut Tally) {
     for code in ERROR_CODES {
         let client = raw_client(base, Some(code), token());
-        for operation in OPERATIONS {
+        for operation in operation::ALL {
             let answer = call(&client, operation).await;
             tally.check(
-                &format!("{operation} forced to {code}"),
+                &format!("{} forced to {code}", operation.name),
                 matches!(&answer, Ok((s, h)) if *s == code && violations(h).is_none()),
                 || format!("{answer:?}"),
             );
@@ -143,7 +142,7 @@ async fn forced_error_codes(base: &str, tally: &mut Tally) {
         .await;
         let mapped = match result {
             Err(error) => {
-                Some(clouddc::error::from_generated("ShowLogsExportStatus", error, meta).await)
+                Some(clouddc::testing::from_generated(operation::STATUS.name, error, meta).await)
             }
             Ok(_) => None,
         };
@@ -160,7 +159,7 @@ async fn forced_error_codes(base: &str, tally: &mut Tally) {
 
 async fn missing_token(base: &str, tally: &mut Tally) {
     let client = raw_client(base, None, None);
-    let answer = call(&client, "ShowLogsExportStatus").await;
+    let answer = call(&client, operation::STATUS).await;
     tally.check(
         "a request without credentials is refused",
         matches!(&answer, Ok((401, _))),

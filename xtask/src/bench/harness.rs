@@ -1,6 +1,6 @@
 //! What the benchmarks share: release binaries, simulators and servers that die
 //! with their guard, commands measured with `wait4` (wall time, CPU time, peak
-//! RSS), the Python peer's venv, and reading flat JSON lines without a parser.
+//! RSS), the Python peer's venv, and fields of the JSON the tools print.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::process::spawn_with_stdout_lines;
+use crate::process;
 use crate::{shell, tools};
 
 /// The project, token and AK/SK every benchmark simulator accepts.
@@ -108,30 +108,16 @@ impl Server {
         let log = bench_dir().join(format!("{log_name}.log"));
         let file = std::fs::File::create(&log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let (child, lines) = spawn_with_stdout_lines(name, command, Stdio::from(file))?;
-        let mut server = Self {
+        let listening =
+            process::start_listening(name, command, Stdio::from(file), Duration::from_secs(60))
+                .map_err(|e| format!("{e} (stderr in {})", log.display()))?;
+        Ok(Self {
             name: name.to_string(),
-            child,
-            url: String::new(),
+            child: listening.child,
+            url: listening.url,
             log,
-            lines,
-        };
-        let line = server
-            .lines
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| format!("{name} printed nothing within 60 s"))?;
-        let line = line.trim();
-        server.url = line
-            .strip_prefix("listening on ")
-            .ok_or_else(|| {
-                format!(
-                    "{name}: unexpected first line {line:?} (stderr in {})",
-                    server.log.display()
-                )
-            })?
-            .trim_end_matches('/')
-            .to_string();
-        Ok(server)
+            lines: listening.lines,
+        })
     }
 
     /// Stops the server with SIGINT, as a user does, and returns the rest of
@@ -186,9 +172,8 @@ pub struct Sim {
 impl Sim {
     /// Starts the simulator with `extra` flags (archive size, export time...).
     pub fn start(log_name: &str, extra: &[&str]) -> Result<Self, String> {
-        let mut command = clouddc();
+        let mut command = process::simulator(clouddc(), PROJECT);
         command
-            .args(["sim", "--addr", "127.0.0.1:0", "--project-id", PROJECT])
             .args(["--token", TOKEN, "--ak", AK, "--sk", SK])
             .args(["--rate-limit", NO_RATE_LIMIT, "--seed", "20261123"])
             .args(extra);
@@ -398,43 +383,42 @@ pub fn run_measured(command: &mut Command, timeout: Duration) -> Result<Measured
     })
 }
 
-/// The raw text of `key`'s value in a flat JSON object on one line: a string
-/// without its quotes (escapes left as they are), or a number or literal.
-pub fn json_raw<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let marker = format!("\"{key}\"");
-    let mut from = 0;
-    while let Some(found) = line[from..].find(&marker) {
-        let after = from + found + marker.len();
-        let rest = line[after..].trim_start();
-        if let Some(value) = rest.strip_prefix(':') {
-            let value = value.trim_start();
-            if let Some(string) = value.strip_prefix('"') {
-                let mut escaped = false;
-                for (i, c) in string.char_indices() {
-                    match c {
-                        '\\' if !escaped => escaped = true,
-                        '"' if !escaped => return Some(&string[..i]),
-                        _ => escaped = false,
-                    }
-                }
-                return None;
-            }
-            let end = value.find([',', '}', ']']).unwrap_or(value.len());
-            return Some(value[..end].trim());
+/// `key`'s value in the JSON object `text` holds: the whole text, or else its
+/// first line that has one from its first `{` on (the Python peer starts its
+/// lines with a timestamp and a word), searched depth first, so `status` is
+/// found inside `clouddc --format json`'s `results` too.
+fn json_value(text: &str, key: &str) -> Option<serde_json::Value> {
+    fn find<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+        match value {
+            serde_json::Value::Object(map) => map
+                .get(key)
+                .or_else(|| map.values().find_map(|inner| find(inner, key))),
+            serde_json::Value::Array(items) => items.iter().find_map(|inner| find(inner, key)),
+            _ => None,
         }
-        from = after;
     }
-    None
+    std::iter::once(text)
+        .chain(text.lines())
+        .find_map(|candidate| {
+            let start = candidate.find('{')?;
+            let value: serde_json::Value = serde_json::from_str(candidate[start..].trim()).ok()?;
+            find(&value, key).cloned()
+        })
 }
 
-/// A number field of a flat JSON line.
-pub fn json_number(line: &str, key: &str) -> Option<f64> {
-    json_raw(line, key)?.parse().ok()
+/// A number field of the JSON in `text` (see [`json_value`]).
+pub fn json_number(text: &str, key: &str) -> Option<f64> {
+    json_value(text, key)?.as_f64()
 }
 
-/// A string field of a flat JSON line.
-pub fn json_string(line: &str, key: &str) -> Option<String> {
-    json_raw(line, key).map(str::to_string)
+/// A string field of the JSON in `text` (see [`json_value`]).
+pub fn json_string(text: &str, key: &str) -> Option<String> {
+    json_value(text, key)?.as_str().map(str::to_string)
+}
+
+/// A boolean field of the JSON in `text` (see [`json_value`]).
+pub fn json_bool(text: &str, key: &str) -> Option<bool> {
+    json_value(text, key)?.as_bool()
 }
 
 /// The first line of `text` containing `needle`.
@@ -574,15 +558,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_flat_json_lines() {
+    fn reads_json_lines_and_documents() {
         let line = r#"[   1.234] download-done {"bytes": 10, "mib_per_s": 512.5, "sha256": null, "s": "a\"b"}"#;
         assert_eq!(json_number(line, "mib_per_s"), Some(512.5));
         assert_eq!(json_number(line, "bytes"), Some(10.0));
-        assert_eq!(json_raw(line, "sha256"), Some("null"));
-        assert_eq!(json_raw(line, "s"), Some(r#"a\"b"#));
-        assert_eq!(json_raw(line, "missing"), None);
+        assert_eq!(json_string(line, "sha256"), None);
+        assert_eq!(json_string(line, "s").as_deref(), Some(r#"a"b"#));
+        assert_eq!(json_number(line, "missing"), None);
+        let figures = r#"{"verify": true, "mib_per_s": 1.5}"#;
+        assert_eq!(json_bool(figures, "verify"), Some(true));
+        assert_eq!(json_bool(line, "bytes"), None);
         let ours = r#"{"export_id":"e-1","status":"completed"}"#;
         assert_eq!(json_string(ours, "export_id").as_deref(), Some("e-1"));
+        let nested = "{\"results\":[{\"status\":\"ok\",\n\"bytes\":4096}]}\n";
+        assert_eq!(json_string(nested, "status").as_deref(), Some("ok"));
+        assert_eq!(json_number(nested, "bytes"), Some(4096.0));
+        let log = "starting\nstats {\"status_requests\": 7}\n";
+        assert_eq!(json_number(log, "status_requests"), Some(7.0));
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }

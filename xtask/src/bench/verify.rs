@@ -62,7 +62,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
             .ok_or_else(|| format!("no mib_per_s in {line:?}"))?;
         let cpu =
             harness::json_number(line, "cpu_s").ok_or_else(|| format!("no cpu_s in {line:?}"))?;
-        if harness::json_raw(line, "verify") == Some("true") {
+        if harness::json_bool(line, "verify") == Some(true) {
             on.push(rate);
             on_cpu.push(cpu);
         } else {
@@ -112,7 +112,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
     let details = format!(
         "A tar of {BUNDLE_MIB} MiB of syslog-like text made by `bench_verify make`, compressed \
 by the system's `gzip -6 -n` (as `tar -czf` does): {:.1} MiB, {ratio:.1}:1. It is fed from memory in \
-64 KiB chunks through `clouddc::download::download_to_dir` (SHA-256, the write, the fsync and, \
+64 KiB chunks through `clouddc::testing::download_to_dir` (SHA-256, the write, the fsync and, \
 when on, the inflate and CRC check), so the rate is the pipeline's, not a network's; rates are \
 of compressed bytes. {RUNS} runs of each mode, taking turns, after one untimed pair; medians in \
 the table.\n\n\

@@ -8,8 +8,9 @@ use clouddc::{Client, CollectEvent, CollectOptions, EventSink, FileJournal, Wait
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::{Context, prepare_output_dir, write_stdout};
+use super::{prepare_output_dir, write_stdout};
 use crate::args::CollectArgs;
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt;
 use crate::progress::{Phase, Progress};
@@ -31,7 +32,10 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     let options = CollectOptions {
         output_dir: args.output_dir.clone(),
         concurrency: args.concurrency,
-        max_downloads: args.max_downloads,
+        max_downloads: args
+            .max_downloads
+            .unwrap_or(clouddc::collect::DEFAULT_MAX_DOWNLOADS)
+            .min(args.concurrency),
         download: args.check.download_options(),
         wait: WaitOptions {
             deadline: args.timeout,
@@ -72,6 +76,15 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             records.len(),
             servers.len()
         ));
+        // Every server appears in the results, the unfinished ones as
+        // interrupted: a script sees what was not done.
+        let finished: HashSet<&str> = records.iter().map(|r| r.server.as_str()).collect();
+        let unfinished: Vec<Record> = servers
+            .iter()
+            .filter(|server| !finished.contains(server.as_str()))
+            .map(|server| Record::interrupted(server.clone()))
+            .collect();
+        records.extend(unfinished);
     }
     progress.clear();
 

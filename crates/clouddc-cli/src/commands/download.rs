@@ -2,8 +2,9 @@
 
 use clouddc::{Client, DownloadProgress};
 
-use super::{Context, prepare_output_dir, write_stdout};
+use super::{prepare_output_dir, write_stdout};
 use crate::args::{DownloadArgs, Format};
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt::interruptible;
 use crate::progress::{Phase, Progress};
@@ -17,6 +18,7 @@ pub async fn run(
     context: &Context,
 ) -> Result<Exit, CliError> {
     prepare_output_dir(&args.output_dir)?;
+    let options = args.check.download_options();
     let progress = Progress::new(context.mode, None);
     let report = |p: DownloadProgress| {
         progress.update(
@@ -27,7 +29,6 @@ pub async fn run(
             },
         )
     };
-    let options = args.check.download_options();
     let downloaded = client.download(
         &args.server,
         &args.export_id,
@@ -35,7 +36,13 @@ pub async fn run(
         &options,
         &report,
     );
-    let result = interruptible(downloaded).await;
+    // Before any request: the name is the server's, so a taken one is known now.
+    let free =
+        clouddc::download::ensure_archive_free(&args.output_dir, &args.server, options.overwrite);
+    let result = match free {
+        Ok(()) => interruptible(downloaded).await,
+        Err(error) => Ok(Err(error)),
+    };
     progress.clear();
     let result = result.map_err(CliError::Interrupted)?;
     let record = Record::new(args.server.clone(), Some(args.export_id.clone()), &result);

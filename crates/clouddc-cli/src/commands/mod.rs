@@ -4,49 +4,38 @@ mod collect;
 mod completions;
 mod download;
 mod export;
+mod sim;
 mod status;
 
 use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
 
 use crate::args::{Cli, Command, Format, LogsCommand};
 use crate::connect::connect;
-use crate::exit::{CliError, Exit};
-use crate::progress::Mode;
+use crate::context::Context;
+use crate::exit::{CliError, Exit, chain};
+use crate::settings::Settings;
+use crate::text::clean;
 
-/// How a command presents what it does.
-#[derive(Debug, Clone, Copy)]
-pub struct Context {
-    /// The format of results on stdout.
-    pub format: Format,
-    /// How progress is shown on stderr.
-    pub mode: Mode,
-    /// Whether informational lines on stderr are suppressed.
-    pub quiet: bool,
-}
-
-impl Context {
-    /// An informational line on stderr, unless `--quiet`.
-    pub fn inform(&self, line: &str) {
-        if !self.quiet {
-            eprintln!("{line}");
-        }
-    }
-}
-
-/// Runs the command `cli` names.
-pub async fn run(cli: Cli) -> Result<Exit, CliError> {
-    let context = Context {
-        format: cli.output.format,
-        mode: Mode::detect(cli.output.quiet),
-        quiet: cli.output.quiet,
-    };
+/// Runs the command `cli` names, with the connection `settings` resolved from it.
+pub async fn run(cli: Cli, settings: Settings) -> Result<Exit, CliError> {
+    let context = Context::new(cli.format(), cli.output.quiet);
     match cli.command {
-        Command::Sim(args) => crate::sim::serve(args, &context).await,
+        Command::Sim(args) => sim::run(args, settings.simulator()?, &context).await,
         Command::Completions(args) => completions::run(&args),
-        Command::Logs(command) => {
-            let connection = connect(&cli.connection, |line| context.inform(line)).await?;
+        Command::Logs(logs) => {
+            if settings.simulate
+                && let LogsCommand::Status(_) | LogsCommand::Download(_) = &logs.command
+            {
+                return Err(CliError::Config(
+                    "--simulate starts an empty simulator that ends with the command, so it knows no export to show or download; use --simulate with `logs collect` or `logs export`, or run `clouddc sim` in another terminal".into(),
+                ));
+            }
+            let connection = connect(&settings, |line| context.inform(line)).await?;
             let client = &connection.client;
-            match command {
+            match logs.command {
                 LogsCommand::Collect(args) => collect::run(client, &args, &context).await,
                 LogsCommand::Export(args) => export::run(client, &args, &context).await,
                 LogsCommand::Status(args) => status::run(client, &args, &context).await,
@@ -66,39 +55,98 @@ pub fn write_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Res
         .map_err(CliError::Output)
 }
 
-/// Creates the output directory up front: a directory that cannot exist is a
-/// configuration error (exit 2), not one failure per server.
-pub fn prepare_output_dir(dir: &std::path::Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
+/// Creates the output directory and proves it writable up front, before any
+/// export is triggered: a directory that cannot hold the archives is a
+/// configuration error (exit 2, one line), not one failure per server after
+/// every export was waited for.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), CliError> {
+    let unusable = |e: io::Error| {
         CliError::Config(format!(
             "cannot use {} as the output directory: {e}",
-            dir.display()
+            clean(&dir.display().to_string())
         ))
-    })
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    // A probe file, removed when dropped: permissions alone do not say
+    // (root, ACLs, a read-only mount).
+    tempfile::Builder::new()
+        .prefix(".clouddc-write-check-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(unusable)
 }
 
-/// Prints an export task: `key: value` lines, or the task object as JSON.
+/// The JSON document of `logs export` and `logs status`: the task, or why
+/// there is none. The keys are the same either way; `percentage` is a number
+/// (`null` when the service's value does not read as one).
+#[derive(Debug, Serialize)]
+struct TaskDocument<'a> {
+    server: &'a str,
+    export_id: Option<&'a str>,
+    status: Option<&'a str>,
+    percentage: Option<f64>,
+    created_at: Option<&'a clouddc::CreatedAt>,
+    error: Option<String>,
+    request_id: Option<&'a str>,
+}
+
+/// Prints an export task, or the error that prevented it: `key: value` lines
+/// (every value cleaned for the terminal), or the task document as JSON. The
+/// error is returned either way: `main` prints its line on stderr and picks
+/// the exit status.
 pub fn print_task(
     context: &Context,
     server: &str,
-    task: &clouddc::types::ExportTask,
-) -> Result<(), CliError> {
+    export_id: Option<&str>,
+    result: Result<clouddc::types::ExportTask, clouddc::Error>,
+) -> Result<Exit, CliError> {
+    let task = match (context.format, result) {
+        (Format::Text, Err(error)) => return Err(error.into()),
+        (Format::Json, Err(error)) => {
+            let document = TaskDocument {
+                server,
+                export_id,
+                status: None,
+                percentage: None,
+                created_at: None,
+                error: Some(chain(&error)),
+                request_id: error.request_id(),
+            };
+            write_stdout(|out| {
+                serde_json::to_writer(&mut *out, &document)?;
+                writeln!(out)
+            })?;
+            return Err(error.into());
+        }
+        (_, Ok(task)) => task,
+    };
+    let percentage = task.percentage.as_ref().and_then(|p| p.value());
     write_stdout(|out| match context.format {
         Format::Json => {
-            serde_json::to_writer(&mut *out, task)?;
+            let document = TaskDocument {
+                server,
+                export_id: Some(&task.export_id),
+                status: Some(task.status.as_str()),
+                percentage,
+                created_at: task.created_at.as_ref(),
+                error: None,
+                request_id: None,
+            };
+            serde_json::to_writer(&mut *out, &document)?;
             writeln!(out)
         }
         Format::Text => {
-            writeln!(out, "server:     {server}")?;
-            writeln!(out, "export_id:  {}", task.export_id)?;
-            writeln!(out, "status:     {}", task.status)?;
-            if let Some(percentage) = &task.percentage {
-                writeln!(out, "percentage: {percentage}")?;
+            writeln!(out, "server:     {}", clean(server))?;
+            writeln!(out, "export_id:  {}", clean(&task.export_id))?;
+            writeln!(out, "status:     {}", clean(task.status.as_str()))?;
+            if let Some(raw) = &task.percentage {
+                writeln!(out, "percentage: {}", clean(&raw.to_string()))?;
             }
             if let Some(created_at) = &task.created_at {
-                writeln!(out, "created_at: {created_at}")?;
+                writeln!(out, "created_at: {}", clean(&created_at.to_string()))?;
             }
             Ok(())
         }
-    })
+    })?;
+    Ok(Exit::Success)
 }

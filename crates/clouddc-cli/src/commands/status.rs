@@ -2,15 +2,17 @@
 
 use clouddc::{Client, WaitOptions, WaitProgress};
 
-use super::{Context, print_task};
+use super::print_task;
 use crate::args::StatusArgs;
+use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt::interruptible;
 use crate::progress::{Phase, Progress};
 
-/// Prints the task's status once, or watches it until it ends.
+/// Prints the task's status once, or watches it until it ends; on failure,
+/// the document of the failure.
 pub async fn run(client: &Client, args: &StatusArgs, context: &Context) -> Result<Exit, CliError> {
-    let task = if args.watch {
+    let result = if args.watch {
         let progress = Progress::new(context.mode, None);
         let report = |reading: &WaitProgress| {
             progress.update(
@@ -29,12 +31,11 @@ pub async fn run(client: &Client, args: &StatusArgs, context: &Context) -> Resul
         let waited = client.wait_for_export(&args.server, &args.export_id, None, &options, &report);
         let result = interruptible(waited).await;
         progress.clear();
-        result.map_err(CliError::Interrupted)??
+        result.map_err(CliError::Interrupted)?
     } else {
         interruptible(client.status(&args.server, &args.export_id))
             .await
-            .map_err(CliError::Interrupted)??
+            .map_err(CliError::Interrupted)?
     };
-    print_task(context, &args.server, &task)?;
-    Ok(Exit::Success)
+    print_task(context, &args.server, Some(&args.export_id), result)
 }

@@ -1,13 +1,16 @@
 //! Streaming, verified, resumable download of an archive into a directory.
 //!
-//! What [`download_to_dir`] guarantees:
+//! What `download_to_dir`, behind [`crate::Client::download`], guarantees:
 //! - nothing ever appears at a final path unless it is complete: the body goes to
 //!   a temporary `.clouddc-*.part` file in the target directory, which is removed
 //!   on any failure and when the future is dropped, and is moved to its final
 //!   name only after every check passed and it was `fsync`ed;
-//! - the final path is `dir/<name>` where `<name>` is a single, sanitised path
-//!   component (see [`crate::content_disposition`]); an existing file is never
-//!   overwritten: a free `<stem>.N<ext>` name is used instead;
+//! - the final path is `dir/<name>` where `<name>` is the caller's, sanitised
+//!   to a single path component ([`Client::download`](crate::Client::download)
+//!   passes [`archive_file_name`] of the server id: the service never names a
+//!   file, its `Content-Disposition` is only reported); an existing file is
+//!   replaced only when [`DownloadOptions::overwrite`] says so, never with a
+//!   `.N` name a script cannot predict;
 //! - the byte count matches `Content-Length` / `Content-Range`, the body is a
 //!   complete gzip stream (every member's CRC-32 and size checked) and its
 //!   SHA-256 is reported;
@@ -26,14 +29,16 @@
 //! killed process leaves behind, so a later call resumes it (the collect
 //! journal's use).
 //!
-//! One concept a file: `place` puts the file in the directory, `part` opens a
-//! resumable part file and reads its bytes back, `body`
+//! One concept a file: `naming` names a server's archive, `place` puts the
+//! file in the directory, `part` opens a resumable part file and reads its
+//! bytes back, `body`
 //! reads one response, `resume` decides what to ask for next, `pipeline` runs
 //! the stages (`writer`, `gzip`) on their threads; this file holds the options
 //! and the loop that ties them together.
 
 mod body;
 mod gzip;
+mod naming;
 mod part;
 mod pipeline;
 mod place;
@@ -53,14 +58,14 @@ use tokio::time::Instant;
 
 use self::body::{BodyEnd, Broken, plan_body, pump};
 use self::gzip::GzipCheck;
+pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 pub use self::part::{PartFile, Validators};
 use self::pipeline::{Budget, Pipeline};
-
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
-use crate::hooks::ResponseMeta;
+use crate::response_meta::{ResponseMeta, request_id};
 
 /// How many body bytes one download may have queued between the network and
 /// the file at once.
@@ -70,11 +75,8 @@ pub const IN_FLIGHT_BYTES: usize = 2 << 20;
 /// [`IN_FLIGHT_BYTES`] per server.
 pub const PROCESS_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// The name of the operation in errors.
-const OPERATION: &str = "DownloadServerLogs";
 /// The minimum time between two progress reports.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
-/// How many `<stem>.N<ext>` names are tried when the final name is taken.
-pub const MAX_NAME_SUFFIX: u32 = place::MAX_SUFFIX;
 /// The process's queue budget, shared by every download.
 static PROCESS_BUDGET: LazyLock<Budget> = LazyLock::new(|| Budget::new(PROCESS_IN_FLIGHT_BYTES));
 
@@ -95,6 +97,11 @@ pub struct DownloadOptions {
     /// off for archives that are not gzip; the check is what catches a body that
     /// is truncated when the server sent no length.
     pub verify_gzip: bool,
+    /// Whether an existing file at the archive's name is replaced (atomically,
+    /// once the new archive is complete and checked; a directory is never
+    /// replaced, a symlink is replaced, not followed). Off: the download fails
+    /// naming the file, and nothing is written.
+    pub overwrite: bool,
 }
 
 impl Default for DownloadOptions {
@@ -105,6 +112,7 @@ impl Default for DownloadOptions {
             max_resumes: 5,
             idle_timeout: Some(Duration::from_secs(120)),
             verify_gzip: true,
+            overwrite: false,
         }
     }
 }
@@ -123,9 +131,11 @@ pub struct DownloadProgress {
 /// A finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
-    /// Where the archive is: `dir/<name>`, `<name>` from `Content-Disposition` or
-    /// the fallback, with a `.N` suffix when the name was taken.
+    /// Where the archive is: `dir/<name>`, the name the caller gave.
     pub path: PathBuf,
+    /// The name the service suggested in `Content-Disposition`, sanitised: for
+    /// information only, it never names the file.
+    pub suggested_name: Option<String>,
     /// The archive's size in bytes.
     pub bytes: u64,
     /// The archive's SHA-256, lowercase hex.
@@ -139,10 +149,11 @@ pub struct Downloaded {
 ///
 /// `fetch(None)` must request the whole archive and `fetch(Some(offset))` the
 /// rest of it from `offset` (`Range: bytes=offset-`); retrying throttled or
-/// failed requests is up to `fetch`. The file name comes from the first
-/// response's `Content-Disposition`, or else from `fallback_name`; both are
-/// sanitised (see [`crate::content_disposition::sanitize_file_name`]) and the
-/// file is always created directly in `dir`, which is created when missing.
+/// failed requests is up to `fetch`. The file is `dir/file_name`, sanitised
+/// (see [`crate::content_disposition::sanitize_file_name`]); the first
+/// response's `Content-Disposition` is reported as
+/// [`Downloaded::suggested_name`] and names nothing. `dir` is created when
+/// missing.
 ///
 /// `progress` is called when the first response arrives, then as bytes arrive
 /// (at most every 50 ms), and once more at the end.
@@ -151,10 +162,10 @@ pub struct Downloaded {
 /// file it was.
 ///
 /// # Errors
-/// - [`Error::InvalidInput`] when `fallback_name` leaves no safe name;
+/// - [`Error::InvalidInput`] when `file_name` leaves no safe name;
 /// - [`Error::Io`] naming the path when `dir` cannot be created or is not a
-///   directory, when writing fails, or when no free name is left
-///   (after [`MAX_NAME_SUFFIX`] suffixes);
+///   directory, when writing fails, or when the name is taken and
+///   [`DownloadOptions::overwrite`] is off;
 /// - [`Error::Integrity`] when the body is shorter or longer than announced
 ///   and resumes are exhausted, or is not a complete, valid gzip stream;
 /// - [`Error::Transport`] / [`Error::Timeout`] when the body broke and resumes
@@ -164,10 +175,10 @@ pub struct Downloaded {
 /// - whatever `fetch` returns.
 ///
 /// In every error case, nothing is left in `dir` but what was there before.
-pub async fn download_to_dir<F, Fut>(
+pub(crate) async fn download_to_dir<F, Fut>(
     fetch: F,
     dir: &Path,
-    fallback_name: &str,
+    file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
 ) -> Result<Downloaded, Error>
@@ -175,7 +186,7 @@ where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    download_into(fetch, dir, fallback_name, options, progress, None).await
+    download_into(fetch, dir, file_name, options, progress, None).await
 }
 
 /// Like [`download_to_dir`], but through a part file of a fixed name that
@@ -184,19 +195,19 @@ where
 /// With `part.file.resume` set, the bytes already in the file are read back (to
 /// rebuild the SHA-256 and the gzip check) and only the rest is requested
 /// (`Range`); a `200` instead of `206`, a changed size, `ETag` or
-/// `Last-Modified` starts over from zero. `part.watch` is told the first answer's
-/// validators (to record next to the part's name), and the final path just
-/// before the checked archive is renamed there (to record it first: a crash
-/// right after the rename must not leave a file nobody knows of). An error or
-/// a dropped future removes the part file; a killed process leaves it.
+/// `Last-Modified` starts over from zero. `part.watch` is told the first
+/// answer's validators (to record next to the part's name), and the final path
+/// just before the checked archive is renamed there (to record it first: a
+/// crash right after the rename must not leave a file nobody knows of). An
+/// error or a dropped future removes the part file; a killed process leaves it.
 ///
 /// # Errors
-/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when `part.file.name`
-/// is not a hidden `.clouddc-` name directly in `dir`.
-pub async fn download_to_part<F, Fut>(
+/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when
+/// `part.file.name` is not a hidden `.clouddc-` name directly in `dir`.
+pub(crate) async fn download_to_part<F, Fut>(
     fetch: F,
     dir: &Path,
-    fallback_name: &str,
+    file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     part: PartTarget<'_>,
@@ -205,7 +216,7 @@ where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    download_into(fetch, dir, fallback_name, options, progress, Some(part)).await
+    download_into(fetch, dir, file_name, options, progress, Some(part)).await
 }
 
 /// The part file of a resumable download and who watches it.
@@ -237,7 +248,7 @@ pub trait PartWatch: Send + Sync {
 async fn download_into<F, Fut>(
     mut fetch: F,
     dir: &Path,
-    fallback_name: &str,
+    file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
     named: Option<PartTarget<'_>>,
@@ -246,10 +257,10 @@ where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    let fallback = sanitize_file_name(fallback_name).ok_or_else(|| {
+    let name = sanitize_file_name(file_name).ok_or_else(|| {
         Error::invalid(
-            "fallback_name",
-            format!("{fallback_name:?} leaves no safe file name"),
+            "file_name",
+            format!("{file_name:?} leaves no safe file name"),
         )
     })?;
     let dir = if dir.as_os_str().is_empty() {
@@ -289,7 +300,7 @@ where
     let resumed = named.and_then(|target| target.file.resume.as_ref().filter(|_| on_disk > 0));
     let mut total: Option<u64> = resumed.and_then(|validators| validators.total);
     let mut resumes: u32 = 0;
-    let mut name: Option<String> = None;
+    let mut suggested_name: Option<Option<String>> = None;
     let mut request: Option<u64> = (on_disk > 0).then_some(on_disk);
     // Validators are told once, from the first answer that fits.
     let mut told = false;
@@ -299,21 +310,22 @@ where
         let status = response.status();
         let meta = ResponseMeta {
             status: Some(status.as_u16()),
-            request_id: crate::error::request_id(response.headers()),
+            request_id: request_id(response.headers()),
         };
         if !status.is_success() {
             return Err(Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason: format!("status {} instead of the archive", status.as_u16()),
                 meta,
             });
         }
-        if name.is_none() {
-            let proposed = response
-                .headers()
-                .get(CONTENT_DISPOSITION)
-                .and_then(|value| safe_file_name(value.as_bytes()));
-            name = Some(proposed.unwrap_or_else(|| fallback.clone()));
+        if suggested_name.is_none() {
+            suggested_name = Some(
+                response
+                    .headers()
+                    .get(CONTENT_DISPOSITION)
+                    .and_then(|value| safe_file_name(value.as_bytes())),
+            );
         }
         let planned = plan_body(status, response.headers(), request, total).and_then(|plan| {
             // A resumed answer for another version of the archive is no answer.
@@ -417,21 +429,19 @@ where
         });
     }
     reporter.finish(written);
-    let mut name = name.unwrap_or(fallback);
     if let Some(PartTarget { watch, .. }) = named {
-        // Chosen before the rename, so it can be told first; the rename still
-        // never replaces a file, should one appear in between.
-        name = place::free_name(dir, &name)?;
         watch.placing(&Downloaded {
             path: dir.join(&name),
+            suggested_name: suggested_name.clone().flatten(),
             bytes: written,
             sha256: result.sha256.clone(),
             resumes,
         });
     }
-    let path = place::persist(temp_path, dir, &name).await?;
+    let path = place::persist(temp_path, dir, &name, options.overwrite).await?;
     Ok(Downloaded {
         path,
+        suggested_name: suggested_name.flatten(),
         bytes: written,
         sha256: result.sha256,
         resumes,
@@ -476,7 +486,7 @@ impl Outcome {
     fn into_error(self, part: PathBuf, have: Have) -> Error {
         match self {
             Outcome::Inconsistent { reason, meta } => Error::UnexpectedResponse {
-                operation: OPERATION,
+                operation: crate::operation::DOWNLOAD.name,
                 reason,
                 meta,
             },

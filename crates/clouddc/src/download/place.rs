@@ -1,7 +1,7 @@
 //! Placing the archive: a private `.clouddc-*.part` file in the target
-//! directory while it downloads, then a rename to its final name that never
-//! replaces an existing file, then an fsync of the directory so the new name
-//! survives a crash.
+//! directory while it downloads, then a rename to its final name that
+//! replaces an existing file only when asked to, then an fsync of the
+//! directory so the new name survives a crash.
 
 use std::fs::File;
 use std::io;
@@ -9,11 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use tempfile::TempPath;
 
+use super::naming::exists_error;
 use crate::Error;
-use crate::content_disposition::split_extension;
-
-/// How many `<stem>.N<ext>` names are tried when the final name is taken.
-pub(super) const MAX_SUFFIX: u32 = 999;
 
 /// Makes sure `dir` is a directory (creating it when missing) and opens a new
 /// temporary file in it. The file is removed when the returned path is dropped.
@@ -71,36 +68,19 @@ fn final_path(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     }
 }
 
-/// The first of `name`, `<stem>.1<ext>`, ... that does not exist in `dir`.
-pub(super) fn free_name(dir: &Path, name: &str) -> Result<String, Error> {
-    let (stem, ext) = split_extension(name);
-    for n in 0..=MAX_SUFFIX {
-        let candidate = if n == 0 {
-            name.to_string()
-        } else {
-            format!("{stem}.{n}{ext}")
-        };
-        let path = final_path(dir, &candidate)?;
-        if std::fs::symlink_metadata(&path).is_err() {
-            return Ok(candidate);
-        }
-    }
-    Err(Error::Io {
-        action: "finding a free name for",
-        path: dir.join(name),
-        source: io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("it and every name from {stem}.1{ext} to {stem}.{MAX_SUFFIX}{ext} exist"),
-        ),
-    })
-}
-
-/// Moves the temporary file to `dir/name`, or the first free `<stem>.N<ext>`,
-/// never replacing an existing file, then syncs the directory.
-pub(super) async fn persist(temp: TempPath, dir: &Path, name: &str) -> Result<PathBuf, Error> {
+/// Moves the temporary file to `dir/name`, then syncs the directory. An
+/// existing entry at the name is kept and the move fails, unless `overwrite`:
+/// then a file or a symlink there is replaced in one rename (a symlink is not
+/// followed), and a directory still fails the move.
+pub(super) async fn persist(
+    temp: TempPath,
+    dir: &Path,
+    name: &str,
+    overwrite: bool,
+) -> Result<PathBuf, Error> {
     let owned_dir = dir.to_path_buf();
     let owned_name = name.to_string();
-    tokio::task::spawn_blocking(move || persist_blocking(temp, &owned_dir, &owned_name))
+    tokio::task::spawn_blocking(move || persist_blocking(temp, &owned_dir, &owned_name, overwrite))
         .await
         .unwrap_or_else(|join_error| {
             Err(Error::Io {
@@ -111,38 +91,30 @@ pub(super) async fn persist(temp: TempPath, dir: &Path, name: &str) -> Result<Pa
         })
 }
 
-fn persist_blocking(mut temp: TempPath, dir: &Path, name: &str) -> Result<PathBuf, Error> {
-    let (stem, ext) = split_extension(name);
-    for n in 0..=MAX_SUFFIX {
-        let candidate = if n == 0 {
-            name.to_string()
-        } else {
-            format!("{stem}.{n}{ext}")
-        };
-        let path = final_path(dir, &candidate)?;
-        match temp.persist_noclobber(&path) {
-            Ok(()) => {
-                sync_dir(dir);
-                return Ok(path);
-            }
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
-            Err(e) => {
-                return Err(Error::Io {
-                    action: "moving the download to",
-                    path,
-                    source: e.error,
-                });
-            }
+fn persist_blocking(
+    temp: TempPath,
+    dir: &Path,
+    name: &str,
+    overwrite: bool,
+) -> Result<PathBuf, Error> {
+    let path = final_path(dir, name)?;
+    let moved = if overwrite {
+        temp.persist(&path)
+    } else {
+        temp.persist_noclobber(&path)
+    };
+    match moved {
+        Ok(()) => {
+            sync_dir(dir);
+            Ok(path)
         }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(exists_error(path)),
+        Err(e) => Err(Error::Io {
+            action: "moving the download to",
+            path,
+            source: e.error,
+        }),
     }
-    Err(Error::Io {
-        action: "finding a free name for",
-        path: dir.join(name),
-        source: io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("it and every name from {stem}.1{ext} to {stem}.{MAX_SUFFIX}{ext} exist"),
-        ),
-    })
 }
 
 /// Makes the new directory entry durable. The file's data already is, so a
@@ -160,34 +132,51 @@ fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_free_name_is_the_first_missing_one() {
-        let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(free_name(tmp.path(), "x.tar.gz").unwrap(), "x.tar.gz");
-        std::fs::write(tmp.path().join("x.tar.gz"), b"").unwrap();
-        std::fs::write(tmp.path().join("x.1.tar.gz"), b"").unwrap();
-        assert_eq!(free_name(tmp.path(), "x.tar.gz").unwrap(), "x.2.tar.gz");
-        assert!(free_name(tmp.path(), "../x").is_err());
+    fn temp_in(dir: &Path, content: &[u8]) -> (TempPath, PathBuf) {
+        let mut temp = tempfile::NamedTempFile::new_in(dir).unwrap();
+        std::io::Write::write_all(&mut temp, content).unwrap();
+        let name = temp.path().to_path_buf();
+        (temp.into_temp_path(), name)
     }
 
     #[test]
-    fn every_free_name_taken_is_a_typed_error() {
+    fn a_taken_name_is_a_typed_error_and_never_a_suffix() {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("x.tar.gz"), b"").unwrap();
-        for n in 1..=MAX_SUFFIX {
-            std::fs::write(tmp.path().join(format!("x.{n}.tar.gz")), b"").unwrap();
-        }
-        let temp = tempfile::NamedTempFile::new_in(tmp.path()).unwrap();
-        let temp_name = temp.path().to_path_buf();
-        let result = persist_blocking(temp.into_temp_path(), tmp.path(), "x.tar.gz");
-        match result {
+        std::fs::write(tmp.path().join("x.tar.gz"), b"old").unwrap();
+        let (temp, temp_name) = temp_in(tmp.path(), b"new");
+        match persist_blocking(temp, tmp.path(), "x.tar.gz", false) {
             Err(Error::Io { path, source, .. }) => {
                 assert_eq!(path, tmp.path().join("x.tar.gz"));
                 assert_eq!(source.kind(), io::ErrorKind::AlreadyExists);
             }
             other => panic!("{other:?}"),
         }
-        // The temporary file went with the error.
+        // The temporary file went with the error; the old file stays.
+        assert!(!temp_name.exists());
+        assert_eq!(std::fs::read(tmp.path().join("x.tar.gz")).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn overwriting_replaces_a_file_or_a_symlink_never_a_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("f.tar.gz"), b"old").unwrap();
+        let (temp, _) = temp_in(tmp.path(), b"new");
+        let path = persist_blocking(temp, tmp.path(), "f.tar.gz", true).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"new");
+
+        let outside = tmp.path().join("outside");
+        std::os::unix::fs::symlink(&outside, tmp.path().join("l.tar.gz")).unwrap();
+        let (temp, _) = temp_in(tmp.path(), b"new");
+        let path = persist_blocking(temp, tmp.path(), "l.tar.gz", true).unwrap();
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+        assert!(!outside.exists(), "the symlink was followed");
+
+        std::fs::create_dir(tmp.path().join("d.tar.gz")).unwrap();
+        let (temp, temp_name) = temp_in(tmp.path(), b"new");
+        assert!(persist_blocking(temp, tmp.path(), "d.tar.gz", true).is_err());
+        assert!(tmp.path().join("d.tar.gz").is_dir());
         assert!(!temp_name.exists());
     }
 }

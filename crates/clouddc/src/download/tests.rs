@@ -204,18 +204,19 @@ async fn happy_path_creates_the_directory_and_verifies_everything() {
     let got = download_to_dir(
         script.fetch(),
         &dir,
-        "fallback.tar.gz",
+        "srv-1-dump.tar.gz",
         &options(3),
         &progress.callback(),
     )
     .await
     .unwrap();
-    assert_eq!(got.path, dir.join("srv-1.tar.gz"));
+    assert_eq!(got.path, dir.join("srv-1-dump.tar.gz"));
+    assert_eq!(got.suggested_name.as_deref(), Some("srv-1.tar.gz"));
     assert_eq!(got.bytes, data.len() as u64);
     assert_eq!(got.sha256, sha256_hex(&data));
     assert_eq!(got.resumes, 0);
     assert_eq!(std::fs::read(&got.path).unwrap(), data);
-    assert_eq!(entries(&dir), ["srv-1.tar.gz"]);
+    assert_eq!(entries(&dir), ["srv-1-dump.tar.gz"]);
     assert_eq!(script.offsets(), [None]);
     let total = Some(data.len() as u64);
     assert_eq!(
@@ -304,7 +305,7 @@ async fn progress_is_rate_limited() {
 }
 
 #[tokio::test]
-async fn hostile_names_stay_inside_the_directory() {
+async fn the_service_never_names_the_file_its_suggestion_is_only_reported() {
     let data = archive(20_000);
     let tmp = tempfile::tempdir().unwrap();
     for (i, (header, expected)) in [
@@ -315,15 +316,15 @@ async fn hostile_names_stay_inside_the_directory() {
             "attachment; filename*=UTF-8''..%2F..%2Fup.tar.gz",
             "up.tar.gz",
         ),
-        ("attachment; filename=..", "srv-9-42.tar.gz"),
+        ("attachment; filename=..", ""),
         ("attachment; filename=.hidden", "hidden"),
         (
             "attachment; filename*=UTF-8''a%00b%0A.tar.gz",
             "a_b_.tar.gz",
         ),
         ("attachment; filename=nul.tar.gz", "_nul.tar.gz"),
-        ("attachment", "srv-9-42.tar.gz"),
-        ("=;\"\\\t=\u{ff}", "srv-9-42.tar.gz"),
+        ("attachment", ""),
+        ("=;\"\\\t=\u{ff}", ""),
     ]
     .into_iter()
     .enumerate()
@@ -331,22 +332,26 @@ async fn hostile_names_stay_inside_the_directory() {
         let dir = tmp.path().join(format!("d{i}"));
         let script = Script::new(vec![full(&data, Some(header))]);
         let got = run(&script, &dir, &options(0)).await.unwrap();
-        assert_eq!(got.path, dir.join(expected), "{header}");
-        assert_eq!(got.path.parent(), Some(dir.as_path()), "{header}");
-        assert_eq!(entries(&dir), [expected], "{header}");
+        // The caller's name, whatever the header says; the suggestion is
+        // sanitised, and absent when nothing safe is left of it.
+        assert_eq!(got.path, dir.join("srv-9-42.tar.gz"), "{header}");
+        assert_eq!(entries(&dir), ["srv-9-42.tar.gz"], "{header}");
+        let suggested = (!expected.is_empty()).then_some(expected);
+        assert_eq!(got.suggested_name.as_deref(), suggested, "{header}");
     }
     // Nothing escaped into the parent.
     assert!(entries(tmp.path()).iter().all(|n| n.starts_with('d')));
 
-    // Without the header, the fallback is used.
+    // Without the header, the same name and no suggestion.
     let dir = tmp.path().join("none");
     let script = Script::new(vec![full(&data, None)]);
     let got = run(&script, &dir, &options(0)).await.unwrap();
     assert_eq!(got.path, dir.join("srv-9-42.tar.gz"));
+    assert_eq!(got.suggested_name, None);
 }
 
 #[tokio::test]
-async fn an_unusable_fallback_name_is_rejected_before_any_request() {
+async fn an_unusable_file_name_is_rejected_before_any_request() {
     let tmp = tempfile::tempdir().unwrap();
     let script = Script::new(vec![]);
     let result = download_to_dir(
@@ -361,7 +366,7 @@ async fn an_unusable_fallback_name_is_rejected_before_any_request() {
         matches!(
             result,
             Err(Error::InvalidInput {
-                argument: "fallback_name",
+                argument: "file_name",
                 ..
             })
         ),
@@ -501,6 +506,7 @@ async fn a_stalled_body_times_out_and_resumes() {
         max_resumes: 1,
         idle_timeout: Some(Duration::from_millis(100)),
         verify_gzip: true,
+        overwrite: false,
     };
     let script = Script::new(vec![stalled(), partial(&data, cut)]);
     let got = run(&script, tmp.path(), &options).await.unwrap();
@@ -605,23 +611,32 @@ async fn corrupt_or_incomplete_gzip_is_an_integrity_error() {
 }
 
 #[tokio::test]
-async fn an_existing_file_is_never_overwritten() {
+async fn an_existing_file_is_replaced_only_when_overwriting() {
     let data = archive(20_000);
     let tmp = tempfile::tempdir().unwrap();
-    let taken = tmp.path().join("srv-1.tar.gz");
+    let taken = tmp.path().join("srv-9-42.tar.gz");
     std::fs::write(&taken, b"old").unwrap();
-    let header = Some("attachment; filename=srv-1.tar.gz");
-    for expected in ["srv-1.1.tar.gz", "srv-1.2.tar.gz"] {
-        let script = Script::new(vec![full(&data, header)]);
-        let got = run(&script, tmp.path(), &options(0)).await.unwrap();
-        assert_eq!(got.path, tmp.path().join(expected));
-        assert_eq!(std::fs::read(&got.path).unwrap(), data);
+    // Not overwriting: a typed error naming the file; no `.1`, nothing left.
+    let script = Script::new(vec![full(&data, None)]);
+    match run(&script, tmp.path(), &options(0)).await {
+        Err(Error::Io { path, source, .. }) => {
+            assert_eq!(path, taken);
+            assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
+        }
+        other => panic!("{other:?}"),
     }
     assert_eq!(std::fs::read(&taken).unwrap(), b"old");
-    assert_eq!(
-        entries(tmp.path()),
-        ["srv-1.1.tar.gz", "srv-1.2.tar.gz", "srv-1.tar.gz"]
-    );
+    assert_eq!(entries(tmp.path()), ["srv-9-42.tar.gz"]);
+    // Overwriting: the checked archive takes the name.
+    let script = Script::new(vec![full(&data, None)]);
+    let overwrite = DownloadOptions {
+        overwrite: true,
+        ..options(0)
+    };
+    let got = run(&script, tmp.path(), &overwrite).await.unwrap();
+    assert_eq!(got.path, taken);
+    assert_eq!(std::fs::read(&taken).unwrap(), data);
+    assert_eq!(entries(tmp.path()), ["srv-9-42.tar.gz"]);
 }
 
 #[tokio::test]

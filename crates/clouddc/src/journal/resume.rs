@@ -155,6 +155,9 @@ pub(crate) async fn verify_archive(dir: &Path, saved: &SavedArchive) -> Result<D
     }
     Ok(Downloaded {
         path,
+        // The service's suggestion was not journaled: the file is named after
+        // the server either way.
+        suggested_name: None,
         bytes: hashed.0,
         sha256: hashed.1,
         resumes: 0,

@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::credentials::Secret;
+use crate::secret::Secret;
 
 /// The only algorithm this module signs and verifies with.
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
@@ -80,7 +80,9 @@ pub fn canonical_query<K: AsRef<str>, V: AsRef<str>>(raw_pairs: &[(K, V)]) -> St
 
 /// Python's `str.strip()`: Unicode white space plus the four separators
 /// U+001C..U+001F, which Python counts as space and Rust's `trim` does not.
-pub(crate) fn py_strip(value: &str) -> &str {
+/// Public for the client's request adapter, which trims header values the
+/// way the signer reads them.
+pub fn py_strip(value: &str) -> &str {
     value.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
@@ -116,7 +118,7 @@ pub struct CanonicalHeaders {
 /// Every name without `_` is signed, lower-cased and sorted; values are
 /// stripped. Two names that differ only in case are both listed and both take
 /// the *last* value, which is the official signer's quirk (it keys a dict by the
-/// lower-case name); [`sign_request`](super::sign_request) refuses such requests.
+/// lower-case name); the client's `sign_request` refuses such requests.
 pub fn canonical_headers(headers: &[(&str, &str)]) -> CanonicalHeaders {
     let lowered: Vec<(String, &str)> = headers
         .iter()

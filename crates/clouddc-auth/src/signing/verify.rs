@@ -16,7 +16,7 @@ use super::{
     X_SDK_DATE, canonical_query, canonical_request, canonical_uri, parse_sdk_date, payload_hash,
     string_to_sign,
 };
-use crate::credentials::Secret;
+use crate::secret::Secret;
 
 /// Who sent a request whose signature checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
