@@ -109,7 +109,7 @@ fn a_journaled_server_left_out_of_the_list_is_reported_not_collected() {
     assert_eq!(second.code, 0, "{second}");
     assert!(
         second.stderr.contains(
-            "journal: 1 journaled servers are not in this run's list and are not collected: \"srv-0001\""
+            "journal: 1 journaled servers are not in this run's list and are not collected: srv-0001"
         ),
         "{second}"
     );

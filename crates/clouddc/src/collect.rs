@@ -192,7 +192,11 @@ impl Client {
                     };
                 }
                 Err(why) => {
-                    tracing::info!(server, why, "the journaled archive does not check out; collecting it again");
+                    tracing::info!(
+                        server,
+                        why,
+                        "the journaled archive does not check out; collecting it again"
+                    );
                 }
             }
         }

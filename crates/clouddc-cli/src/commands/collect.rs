@@ -133,8 +133,12 @@ fn open_journal(
         .filter(|server| !asked.contains(server.as_str()))
         .collect();
     if !absent.is_empty() {
-        // Debug-quoted: the journal is a file anyone could have edited.
-        let shown: Vec<String> = absent.iter().take(5).map(|s| format!("{s:?}")).collect();
+        // Cleaned: the journal is a file anyone could have edited.
+        let shown: Vec<String> = absent
+            .iter()
+            .take(5)
+            .map(|s| crate::text::clean(s))
+            .collect();
         context.inform(&format!(
             "journal: {} journaled servers are not in this run's list and are not collected: {}{}",
             absent.len(),
