@@ -78,9 +78,10 @@ fn a_rerun_skips_complete_archives_without_a_request_and_says_resumed() {
     assert_eq!(doc["results"][0]["resumed"], false, "{doc}");
     assert_eq!(doc["results"][1]["resumed"], true, "{doc}");
 
-    // --fresh exports everything again.
+    // --fresh exports everything again (replacing the archives needs
+    // --overwrite, as for any archive the journal does not vouch for).
     let mut fresh = args.clone();
-    fresh.push("--fresh".into());
+    fresh.extend(["--fresh".into(), "--overwrite".into()]);
     let exports_before = sim.stats().tasks_created;
     let fourth = run(&fresh);
     assert_eq!(fourth.code, 0, "{fourth}");

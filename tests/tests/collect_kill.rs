@@ -20,7 +20,9 @@ use cli_support::{PROJECT, binary, sha256_hex};
 const SERVERS: usize = 200;
 const KILLS: usize = 20;
 const SEED: u64 = 15;
-const ARCHIVE_BYTES: u64 = 48 * 1024;
+/// Larger than the writer's 64 KiB buffer, so killed downloads leave parts to
+/// resume.
+const ARCHIVE_BYTES: u64 = 256 * 1024;
 const TOKEN: &str = "kill-test-token";
 /// The whole test, kills and the final run included.
 const BUDGET: Duration = Duration::from_secs(150);
@@ -129,8 +131,9 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
         runs += 1;
         let mut child = start_collect(&url, &dir, &servers_file, &logs, run);
         let run_started = Instant::now();
-        // Killed after a random 30 to 600 ms while kills remain; else let run.
-        let kill_at = (kills < KILLS).then(|| Duration::from_millis(30 + rng.next() % 570));
+        // Killed after a random 20 to 300 ms while kills remain (short enough
+        // that no run finishes first); else let run.
+        let kill_at = (kills < KILLS).then(|| Duration::from_millis(20 + rng.next() % 280));
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);
