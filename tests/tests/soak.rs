@@ -143,7 +143,7 @@ async fn every_archive_arrives_intact_through_injected_faults() {
             max_resumes: 20,
             idle_timeout: Some(Duration::from_secs(1)),
             verify_gzip: true,
-            overwrite: false,
+            ..DownloadOptions::default()
         },
         export_attempts: 10,
         ..CollectOptions::default()

@@ -200,6 +200,21 @@ pub struct CheckArgs {
     /// faster for large, highly compressed bundles)
     #[arg(long)]
     pub no_verify: bool,
+    /// A transfer averaging below this many bytes a second over --speed-time is
+    /// cut, resumed, then failed (as curl's); 0 turns it off
+    #[arg(long, value_name = "BYTES", default_value = "1K", value_parser = crate::size::parse_size)]
+    pub speed_limit: u64,
+    /// How long --speed-limit averages over
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub speed_time: Duration,
+    /// The largest archive accepted, e.g. 512M or 10G; past it the download
+    /// fails and leaves nothing
+    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = crate::size::parse_bound)]
+    pub max_archive_size: u64,
+    /// Make each archive durable (fsync) before reporting it; without it, a
+    /// power loss soon after may cost a reported archive (see README)
+    #[arg(long)]
+    pub fsync: bool,
     /// Replace an archive already at SERVER-dump.tar.gz (without it, that server fails
     /// before its export is triggered, naming the file)
     #[arg(long)]
@@ -211,6 +226,12 @@ impl CheckArgs {
     pub fn download_options(&self) -> clouddc::DownloadOptions {
         clouddc::DownloadOptions {
             verify_gzip: !self.no_verify,
+            low_speed: (self.speed_limit > 0).then_some(clouddc::LowSpeed {
+                bytes_per_second: self.speed_limit,
+                time: self.speed_time,
+            }),
+            max_archive_bytes: Some(self.max_archive_size),
+            fsync: self.fsync,
             overwrite: self.overwrite,
             ..clouddc::DownloadOptions::default()
         }
@@ -392,6 +413,45 @@ mod tests {
         let off = options(&[&download[..], &["--no-verify"]].concat());
         assert_eq!(off.max_resumes, defaults.max_resumes);
         assert_eq!(off.idle_timeout, defaults.idle_timeout);
+        // The flags' documented defaults are the library's.
+        let plain = options(&download);
+        assert_eq!(plain.low_speed, defaults.low_speed);
+        assert_eq!(plain.max_archive_bytes, defaults.max_archive_bytes);
+        assert_eq!(plain.fsync, defaults.fsync);
+        assert!(options(&[&collect[..], &["--fsync"]].concat()).fsync);
+    }
+
+    #[test]
+    fn speed_floor_and_size_bound_flags() {
+        let options = |extra: &[&str]| {
+            let args = [&["clouddc", "logs", "collect", "s"], extra].concat();
+            match Cli::try_parse_from(args).unwrap().command {
+                Command::Logs(LogsArgs {
+                    command: LogsCommand::Collect(c),
+                    ..
+                }) => c.check.download_options(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let set = options(&["--speed-limit", "4K", "--speed-time", "10s"]);
+        assert_eq!(
+            set.low_speed,
+            Some(clouddc::LowSpeed {
+                bytes_per_second: 4096,
+                time: Duration::from_secs(10)
+            })
+        );
+        assert_eq!(options(&["--speed-limit", "0"]).low_speed, None);
+        assert_eq!(
+            options(&["--max-archive-size", "512M"]).max_archive_bytes,
+            Some(512 << 20)
+        );
+        let parse = |extra: &[&str]| {
+            Cli::try_parse_from([&["clouddc", "logs", "download", "s", "e"], extra].concat())
+        };
+        assert!(parse(&["--max-archive-size", "0"]).is_err());
+        assert!(parse(&["--max-archive-size", "lots"]).is_err());
+        assert!(parse(&["--speed-time", "0s"]).is_err());
     }
 
     #[test]

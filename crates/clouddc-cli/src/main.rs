@@ -27,6 +27,7 @@ mod logging;
 mod progress;
 mod servers;
 mod settings;
+mod size;
 mod summary;
 mod text;
 

@@ -59,7 +59,7 @@ pub use clouddc_auth::{InvalidPathId, PathId};
 pub use collect::{CollectEvent, CollectOptions, EventSink, ServerOutcome};
 pub use config::ClientBuilder;
 pub use credentials::{Credentials, Secret};
-pub use download::{DownloadOptions, DownloadProgress, Downloaded};
+pub use download::{DownloadOptions, DownloadProgress, Downloaded, LowSpeed};
 pub use error::{ApiError, Error};
 pub use generated::types;
 pub use journal::{FileJournal, Journal};

@@ -14,6 +14,7 @@ mod memory;
 mod rerun;
 mod sim;
 mod status;
+mod syscalls;
 mod verify;
 
 use std::fmt::Write as _;

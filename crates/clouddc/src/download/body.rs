@@ -13,6 +13,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, HeaderMap};
 use tokio::time::Instant;
 
 use super::pipeline::Pipeline;
+use super::speed::{SpeedFloor, TooSlow};
 use crate::Error;
 
 /// Idle timeouts longer than this are treated as this (keeps deadlines in range).
@@ -140,6 +141,8 @@ pub(super) enum Broken {
     Transport(reqwest::Error),
     /// No data arrived for this long.
     Idle(Duration),
+    /// Data arrived, but below the speed floor.
+    TooSlow(TooSlow),
     /// The body ended early.
     Short { expected: u64, got: u64 },
 }
@@ -150,6 +153,10 @@ impl Broken {
         match self {
             Broken::Transport(e) => format!("transport error: {e}"),
             Broken::Idle(after) => format!("no data for {after:?}"),
+            Broken::TooSlow(slow) => format!(
+                "{} bytes in {:?}, below {} bytes/s",
+                slow.got, slow.over, slow.bytes_per_second
+            ),
             Broken::Short { expected, got } => {
                 format!("the body ended after {got} of {expected} bytes")
             }
@@ -166,6 +173,15 @@ impl Broken {
             Broken::Idle(after) => Error::Timeout {
                 what: format!("receiving data for {}", part.display()),
                 after,
+            },
+            Broken::TooSlow(slow) => Error::Timeout {
+                what: format!(
+                    "receiving at least {} bytes/s (got {} bytes) for {}",
+                    slow.bytes_per_second,
+                    slow.got,
+                    part.display()
+                ),
+                after: slow.over,
             },
             Broken::Short { expected, got } => Error::Integrity {
                 reason: format!(
@@ -185,6 +201,8 @@ pub(super) enum BodyEnd {
     Broken(Broken),
     /// The body is longer than its `Content-Length` / `Content-Range`.
     TooLong { announced: u64 },
+    /// The archive grew past the size bound.
+    OverCap { cap: u64 },
     /// A worker stopped (write error, corrupt gzip).
     PipelineFailed,
 }
@@ -192,22 +210,46 @@ pub(super) enum BodyEnd {
 /// A response body, as the generated client hands it over.
 pub(super) type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>;
 
+/// What one body may do before it counts as broken or too large.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// The body's announced length (`Content-Length`, `Content-Range`).
+    pub(super) announced: Option<u64>,
+    /// The most bytes of the archive there may be (counted in `written`).
+    pub(super) cap: Option<u64>,
+    /// A body that delivers nothing for this long is broken.
+    pub(super) idle_timeout: Option<Duration>,
+    /// A body averaging below these bytes per second over this long is broken.
+    pub(super) low_speed: Option<(u64, Duration)>,
+}
+
 /// Moves one body into the pipeline, counting bytes into `written`.
 /// `on_data` is told the new count and the time after every chunk.
 pub(super) async fn pump<T: Send + 'static>(
     mut body: BodyStream,
     pipeline: &Pipeline<T>,
     written: &mut u64,
-    announced: Option<u64>,
-    idle_timeout: Option<Duration>,
+    limits: Limits,
     mut on_data: impl FnMut(u64, Instant),
 ) -> BodyEnd {
-    let idle = idle_timeout.map(|d| d.min(MAX_IDLE));
+    let announced = limits.announced;
+    let idle = limits.idle_timeout.map(|d| d.min(MAX_IDLE));
     let mut received: u64 = 0;
     let mut last_data = Instant::now();
+    let mut floor = limits.low_speed.map(|(bytes_per_second, window)| {
+        SpeedFloor::new(bytes_per_second, window.min(MAX_IDLE), last_data)
+    });
+    // When the timer must next look: the idle deadline or the end of the speed
+    // window, whichever is first.
+    let deadline = |last_data: Instant, floor: &Option<SpeedFloor>| {
+        let idle_end = last_data + idle.unwrap_or(MAX_IDLE);
+        floor
+            .as_ref()
+            .map_or(idle_end, |f| f.window_end().min(idle_end))
+    };
     // Re-armed lazily: a chunk only records the time, and the timer, when it
     // fires, checks whether data arrived since.
-    let timer = tokio::time::sleep(idle.unwrap_or(MAX_IDLE));
+    let timer = tokio::time::sleep_until(deadline(last_data, &floor));
     tokio::pin!(timer);
     loop {
         let item = tokio::select! {
@@ -215,13 +257,17 @@ pub(super) async fn pump<T: Send + 'static>(
             item = body.next() => item,
             () = &mut timer => {
                 let now = Instant::now();
-                match idle {
-                    Some(idle) if now.duration_since(last_data) >= idle => {
-                        return BodyEnd::Broken(Broken::Idle(idle));
-                    }
-                    Some(idle) => timer.as_mut().reset(last_data + idle),
-                    None => timer.as_mut().reset(now + MAX_IDLE),
+                if let Some(idle) = idle
+                    && now.duration_since(last_data) >= idle
+                {
+                    return BodyEnd::Broken(Broken::Idle(idle));
                 }
+                if let Some(floor) = &mut floor
+                    && let Err(slow) = floor.check(now)
+                {
+                    return BodyEnd::Broken(Broken::TooSlow(slow));
+                }
+                timer.as_mut().reset(deadline(last_data, &floor).max(now));
                 continue;
             }
         };
@@ -247,14 +293,28 @@ pub(super) async fn pump<T: Send + 'static>(
         {
             return BodyEnd::TooLong { announced: limit };
         }
+        if let Some(cap) = limits.cap
+            && len > cap.saturating_sub(*written)
+        {
+            return BodyEnd::OverCap { cap };
+        }
         received += len;
         *written += len;
+        let arrived = Instant::now();
+        if let Some(floor) = &mut floor
+            && let Err(slow) = floor.record(len, arrived)
+        {
+            return BodyEnd::Broken(Broken::TooSlow(slow));
+        }
         if pipeline.send(chunk).await.is_err() {
             return BodyEnd::PipelineFailed;
         }
         // After the send: waiting for the disk or the gzip check is not the
-        // network being idle.
+        // network being idle, nor slow.
         last_data = Instant::now();
+        if let Some(floor) = &mut floor {
+            floor.pause(last_data - arrived);
+        }
         on_data(*written, last_data);
     }
 }

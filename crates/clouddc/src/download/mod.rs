@@ -4,7 +4,8 @@
 //! - nothing ever appears at a final path unless it is complete: the body goes to
 //!   a temporary `.clouddc-*.part` file in the target directory, which is removed
 //!   on any failure and when the future is dropped, and is moved to its final
-//!   name only after every check passed and it was `fsync`ed;
+//!   name only after every check passed (and it was `fsync`ed, with
+//!   [`DownloadOptions::fsync`]);
 //! - the final path is `dir/<name>` where `<name>` is the caller's, sanitised
 //!   to a single path component ([`Client::download`](crate::Client::download)
 //!   passes [`archive_file_name`] of the server id: the service never names a
@@ -31,18 +32,20 @@
 //!
 //! One concept a file: `naming` names a server's archive, `place` puts the
 //! file in the directory, `part` opens a resumable part file and reads its
-//! bytes back, `body`
-//! reads one response, `resume` decides what to ask for next, `pipeline` runs
+//! bytes back, `body` reads one response (within `speed`'s floor and
+//! `limits`' bounds), `resume` decides what to ask for next, `pipeline` runs
 //! the stages (`writer`, `gzip`) on their threads; this file holds the options
 //! and the loop that ties them together.
 
 mod body;
 mod gzip;
+mod limits;
 mod naming;
 mod part;
 mod pipeline;
 mod place;
 mod resume;
+mod speed;
 mod stage;
 #[cfg(test)]
 mod tests;
@@ -56,7 +59,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 use reqwest::header::CONTENT_DISPOSITION;
 use tokio::time::Instant;
 
-use self::body::{BodyEnd, Broken, plan_body, pump};
+use self::body::{BodyEnd, Broken, Limits, plan_body, pump};
 use self::gzip::GzipCheck;
 pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 pub use self::part::{PartFile, Validators};
@@ -97,6 +100,22 @@ pub struct DownloadOptions {
     /// off for archives that are not gzip; the check is what catches a body that
     /// is truncated when the server sent no length.
     pub verify_gzip: bool,
+    /// A body averaging below this speed counts as broken (and is resumed), as
+    /// curl's `--speed-limit`/`--speed-time`: a server trickling a byte now and
+    /// then never trips `idle_timeout`. `None` sets no floor.
+    pub low_speed: Option<LowSpeed>,
+    /// The largest archive accepted, in bytes. An archive announced larger fails
+    /// before its body is read; a body without a length is cut at the bound and
+    /// fails. Either way nothing is left. `None` sets no bound.
+    pub max_archive_bytes: Option<u64>,
+    /// Whether the archive and its directory entry are `fsync`ed before the
+    /// download reports it, so it survives a power loss at once. Off, the
+    /// kernel writes it back in its own time (as curl, wget and the official
+    /// SDKs leave it): after a power loss, a reported archive may be shorter or
+    /// missing, which its length and SHA-256 show when it is checked again.
+    /// Either way, a crash of the process never leaves a partial file at a
+    /// final path.
+    pub fsync: bool,
     /// Whether an existing file at the archive's name is replaced (atomically,
     /// once the new archive is complete and checked; a directory is never
     /// replaced, a symlink is replaced, not followed). Off: the download fails
@@ -106,13 +125,42 @@ pub struct DownloadOptions {
 
 impl Default for DownloadOptions {
     /// Five resumes, a 120 s idle timeout (the official SDKs' read timeout),
-    /// gzip verified.
+    /// gzip verified, [`LowSpeed::default`], [`DEFAULT_MAX_ARCHIVE_BYTES`], no
+    /// `fsync`.
     fn default() -> Self {
         Self {
             max_resumes: 5,
             idle_timeout: Some(Duration::from_secs(120)),
             verify_gzip: true,
+            low_speed: Some(LowSpeed::default()),
+            max_archive_bytes: Some(DEFAULT_MAX_ARCHIVE_BYTES),
+            fsync: false,
             overwrite: false,
+        }
+    }
+}
+
+/// The default bound on an archive's size: 64 GiB, far above any log bundle a
+/// BMC produces, far below a disk's worth.
+pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 64 << 30;
+
+/// A speed floor: a body averaging below `bytes_per_second` over `time` is
+/// broken. It is checked in consecutive windows of `time`, so a slowdown is
+/// caught within twice `time`. Time spent waiting for the disk does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowSpeed {
+    /// The floor, in bytes per second.
+    pub bytes_per_second: u64,
+    /// Over how long the speed is averaged.
+    pub time: Duration,
+}
+
+impl Default for LowSpeed {
+    /// Below 1 KiB/s for 60 s.
+    fn default() -> Self {
+        Self {
+            bytes_per_second: 1024,
+            time: Duration::from_secs(60),
         }
     }
 }
@@ -165,11 +213,14 @@ pub struct Downloaded {
 /// - [`Error::InvalidInput`] when `file_name` leaves no safe name;
 /// - [`Error::Io`] naming the path when `dir` cannot be created or is not a
 ///   directory, when writing fails, or when the name is taken and
-///   [`DownloadOptions::overwrite`] is off;
+///   [`DownloadOptions::overwrite`] is off; of kind `FileTooLarge` when the
+///   archive is over [`DownloadOptions::max_archive_bytes`], of kind
+///   `StorageFull` when the announced length is more than the free space
+///   (both numbers in the message);
 /// - [`Error::Integrity`] when the body is shorter or longer than announced
 ///   and resumes are exhausted, or is not a complete, valid gzip stream;
-/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke and resumes
-///   are exhausted;
+/// - [`Error::Transport`] / [`Error::Timeout`] when the body broke (or stayed
+///   below [`DownloadOptions::low_speed`]) and resumes are exhausted;
 /// - [`Error::UnexpectedResponse`] when the server keeps answering
 ///   inconsistently (a `206` for another range, a non-2xx status);
 /// - whatever `fetch` returns.
@@ -272,11 +323,11 @@ where
         None => {
             let (file, temp_path) = place::open_part(dir)?;
             let gzip = options.verify_gzip.then(GzipCheck::new);
-            (FileWriter::new(file), gzip, temp_path, 0)
+            (FileWriter::new(file, options.fsync), gzip, temp_path, 0)
         }
         Some(target) => {
             place::prepare_dir(dir)?;
-            let opened = part::open(dir, target.file, options.verify_gzip)?;
+            let opened = part::open(dir, target.file, options.verify_gzip, options.fsync)?;
             (opened.writer, opened.gzip, opened.path, opened.bytes)
         }
     };
@@ -357,14 +408,28 @@ where
                     }
                 }
                 total = plan.total;
+                // The archive's end as announced: its size, or where this body ends.
+                if let Some(end) = total.or(plan.len.map(|len| written + len)) {
+                    limits::check_announced(dir, end, options.max_archive_bytes)?;
+                }
+                if let Some(len) = plan.len {
+                    limits::check_free_space(dir, len)?;
+                }
                 reporter.total = total;
                 reporter.report(written);
+                let limits = Limits {
+                    announced: plan.len,
+                    cap: options.max_archive_bytes,
+                    idle_timeout: options.idle_timeout,
+                    low_speed: options
+                        .low_speed
+                        .map(|floor| (floor.bytes_per_second, floor.time)),
+                };
                 let end = pump(
                     response.into_inner_stream(),
                     &pipeline,
                     &mut written,
-                    plan.len,
-                    options.idle_timeout,
+                    limits,
                     |bytes, now| reporter.tick(bytes, now),
                 )
                 .await;
@@ -379,6 +444,7 @@ where
                             ),
                         });
                     }
+                    BodyEnd::OverCap { cap } => return Err(limits::received_too_much(dir, cap)),
                     BodyEnd::PipelineFailed => return Err(pipeline.fail(&part).await),
                 }
             }
@@ -438,7 +504,7 @@ where
             resumes,
         });
     }
-    let path = place::persist(temp_path, dir, &name, options.overwrite).await?;
+    let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
     Ok(Downloaded {
         path,
         suggested_name: suggested_name.flatten(),

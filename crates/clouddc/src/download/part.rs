@@ -88,7 +88,12 @@ pub(super) struct Opened {
 
 /// Opens `dir/part.name`: truncated when there is nothing to resume, else kept,
 /// with its bytes read back through the hash and the gzip check.
-pub(super) fn open(dir: &Path, part: &PartFile, verify_gzip: bool) -> Result<Opened, Error> {
+pub(super) fn open(
+    dir: &Path,
+    part: &PartFile,
+    verify_gzip: bool,
+    durable: bool,
+) -> Result<Opened, Error> {
     let path = dir.join(&part.name);
     if path.parent() != Some(dir) || !part.name.starts_with(".clouddc-") {
         return Err(Error::invalid(
@@ -125,7 +130,7 @@ pub(super) fn open(dir: &Path, part: &PartFile, verify_gzip: bool) -> Result<Ope
         (Sha256::new(), 0)
     };
     Ok(Opened {
-        writer: FileWriter::resumed(file, hasher, bytes),
+        writer: FileWriter::resumed(file, hasher, bytes, durable),
         gzip,
         bytes,
         path: temp,
@@ -191,7 +196,7 @@ mod tests {
             name: ".clouddc-a.part".into(),
             resume: Some(Validators::default()),
         };
-        let opened = open(dir.path(), &resume, true).unwrap();
+        let opened = open(dir.path(), &resume, true, false).unwrap();
         assert_eq!(opened.bytes, half.len() as u64);
         assert_eq!(
             opened.writer.sha256_so_far(),
@@ -206,7 +211,7 @@ mod tests {
             name: ".clouddc-b.part".into(),
             resume: None,
         };
-        let opened = open(dir.path(), &fresh, true).unwrap();
+        let opened = open(dir.path(), &fresh, true, false).unwrap();
         assert_eq!(opened.bytes, 0);
         assert_eq!(
             std::fs::metadata(dir.path().join(".clouddc-b.part"))
@@ -228,7 +233,7 @@ mod tests {
             name: ".clouddc-c.part".into(),
             resume: Some(Validators::default()),
         };
-        let opened = open(dir.path(), &part, true).unwrap();
+        let opened = open(dir.path(), &part, true, false).unwrap();
         assert_eq!(opened.bytes, 0);
     }
 
@@ -242,7 +247,7 @@ mod tests {
             };
             assert!(
                 matches!(
-                    open(dir.path(), &part, true),
+                    open(dir.path(), &part, true, false),
                     Err(Error::InvalidInput { .. })
                 ),
                 "{name}"

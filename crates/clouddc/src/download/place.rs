@@ -68,7 +68,8 @@ fn final_path(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     }
 }
 
-/// Moves the temporary file to `dir/name`, then syncs the directory. An
+/// Moves the temporary file to `dir/name`, then syncs the directory when
+/// `durable`. An
 /// existing entry at the name is kept and the move fails, unless `overwrite`:
 /// then a file or a symlink there is replaced in one rename (a symlink is not
 /// followed), and a directory still fails the move.
@@ -77,18 +78,21 @@ pub(super) async fn persist(
     dir: &Path,
     name: &str,
     overwrite: bool,
+    durable: bool,
 ) -> Result<PathBuf, Error> {
     let owned_dir = dir.to_path_buf();
     let owned_name = name.to_string();
-    tokio::task::spawn_blocking(move || persist_blocking(temp, &owned_dir, &owned_name, overwrite))
-        .await
-        .unwrap_or_else(|join_error| {
-            Err(Error::Io {
-                action: "moving the download into",
-                path: dir.to_path_buf(),
-                source: io::Error::other(join_error.to_string()),
-            })
+    tokio::task::spawn_blocking(move || {
+        persist_blocking(temp, &owned_dir, &owned_name, overwrite, durable)
+    })
+    .await
+    .unwrap_or_else(|join_error| {
+        Err(Error::Io {
+            action: "moving the download into",
+            path: dir.to_path_buf(),
+            source: io::Error::other(join_error.to_string()),
         })
+    })
 }
 
 fn persist_blocking(
@@ -96,6 +100,7 @@ fn persist_blocking(
     dir: &Path,
     name: &str,
     overwrite: bool,
+    durable: bool,
 ) -> Result<PathBuf, Error> {
     let path = final_path(dir, name)?;
     let moved = if overwrite {
@@ -105,7 +110,9 @@ fn persist_blocking(
     };
     match moved {
         Ok(()) => {
-            sync_dir(dir);
+            if durable {
+                sync_dir(dir);
+            }
             Ok(path)
         }
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(exists_error(path)),
@@ -144,7 +151,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("x.tar.gz"), b"old").unwrap();
         let (temp, temp_name) = temp_in(tmp.path(), b"new");
-        match persist_blocking(temp, tmp.path(), "x.tar.gz", false) {
+        match persist_blocking(temp, tmp.path(), "x.tar.gz", false, false) {
             Err(Error::Io { path, source, .. }) => {
                 assert_eq!(path, tmp.path().join("x.tar.gz"));
                 assert_eq!(source.kind(), io::ErrorKind::AlreadyExists);
@@ -163,19 +170,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("f.tar.gz"), b"old").unwrap();
         let (temp, _) = temp_in(tmp.path(), b"new");
-        let path = persist_blocking(temp, tmp.path(), "f.tar.gz", true).unwrap();
+        let path = persist_blocking(temp, tmp.path(), "f.tar.gz", true, false).unwrap();
         assert_eq!(std::fs::read(path).unwrap(), b"new");
 
         let outside = tmp.path().join("outside");
         std::os::unix::fs::symlink(&outside, tmp.path().join("l.tar.gz")).unwrap();
         let (temp, _) = temp_in(tmp.path(), b"new");
-        let path = persist_blocking(temp, tmp.path(), "l.tar.gz", true).unwrap();
+        let path = persist_blocking(temp, tmp.path(), "l.tar.gz", true, false).unwrap();
         assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
         assert!(!outside.exists(), "the symlink was followed");
 
         std::fs::create_dir(tmp.path().join("d.tar.gz")).unwrap();
         let (temp, temp_name) = temp_in(tmp.path(), b"new");
-        assert!(persist_blocking(temp, tmp.path(), "d.tar.gz", true).is_err());
+        assert!(persist_blocking(temp, tmp.path(), "d.tar.gz", true, false).is_err());
         assert!(tmp.path().join("d.tar.gz").is_dir());
         assert!(!temp_name.exists());
     }

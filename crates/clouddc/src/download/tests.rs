@@ -205,7 +205,10 @@ async fn happy_path_creates_the_directory_and_verifies_everything() {
         script.fetch(),
         &dir,
         "srv-1-dump.tar.gz",
-        &options(3),
+        &DownloadOptions {
+            fsync: true,
+            ..options(3)
+        },
         &progress.callback(),
     )
     .await
@@ -506,7 +509,7 @@ async fn a_stalled_body_times_out_and_resumes() {
         max_resumes: 1,
         idle_timeout: Some(Duration::from_millis(100)),
         verify_gzip: true,
-        overwrite: false,
+        ..DownloadOptions::default()
     };
     let script = Script::new(vec![stalled(), partial(&data, cut)]);
     let got = run(&script, tmp.path(), &options).await.unwrap();
@@ -757,4 +760,141 @@ async fn dropping_the_future_mid_download_removes_the_temporary_file() {
     }
     drop(download);
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+/// A 200 announcing `data` whose body delivers one byte every `every`.
+fn trickle(data: &[u8], every: Duration) -> ResponseValue<ByteStream> {
+    let bytes = Bytes::copy_from_slice(data);
+    let stream = futures::stream::unfold(0, move |at| {
+        let bytes = bytes.clone();
+        async move {
+            tokio::time::sleep(every).await;
+            (at < bytes.len()).then(|| (Ok(bytes.slice(at..=at)), at + 1))
+        }
+    });
+    let body: BodyStream = Box::pin(stream);
+    let mut headers = HeaderMap::new();
+    headers.insert("content-length", data.len().into());
+    ResponseValue::new(ByteStream::new(body), StatusCode::OK, headers)
+}
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_by_the_speed_floor_resumed_then_failed() {
+    let data = archive(50_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let every = Duration::from_millis(20);
+    let script = Script::new(vec![trickle(&data, every), trickle(&data, every)]);
+    let options = DownloadOptions {
+        low_speed: Some(LowSpeed {
+            bytes_per_second: 1024,
+            time: Duration::from_millis(300),
+        }),
+        ..options(1)
+    };
+    let started = Instant::now();
+    let result = run(&script, tmp.path(), &options).await;
+    let elapsed = started.elapsed();
+    match &result {
+        Err(Error::Timeout { what, .. }) => assert!(what.contains("1024 bytes/s"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    // The idle timeout (120 s) never fired: data kept coming. Each body was cut
+    // within two windows.
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(script.offsets().len(), 2, "{:?}", script.offsets());
+    assert!(entries(tmp.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_is_cut_at_the_size_bound_and_leaves_nothing() {
+    let data = archive(200_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let limit = 64 * 1024;
+    assert!(data.len() > limit);
+    let unbounded = response(200, &[], chunks(&data, 4096), true);
+    let script = Script::new(vec![unbounded]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(limit as u64),
+        ..options(3)
+    };
+    let progress = Progress::default();
+    let result = download_to_dir(
+        script.fetch(),
+        tmp.path(),
+        "x.tar.gz",
+        &options,
+        &progress.callback(),
+    )
+    .await;
+    match &result {
+        Err(Error::Io { source, path, .. }) => {
+            assert_eq!(source.kind(), io::ErrorKind::FileTooLarge);
+            assert!(source.to_string().contains(&limit.to_string()), "{source}");
+            assert_eq!(path, tmp.path());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not resumed, never past the bound, nothing left.
+    assert_eq!(script.offsets(), [None]);
+    assert!(progress.last().unwrap().bytes <= limit as u64);
+    assert!(entries(tmp.path()).is_empty());
+}
+
+#[tokio::test]
+async fn an_archive_announced_over_the_bound_fails_before_its_body() {
+    let data = archive(20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let script = Script::new(vec![full(&data, None)]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(data.len() as u64 - 1),
+        ..options(3)
+    };
+    let result = run(&script, tmp.path(), &options).await;
+    assert!(
+        matches!(&result, Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::FileTooLarge),
+        "{result:?}"
+    );
+    assert_eq!(script.offsets(), [None]);
+    assert!(entries(tmp.path()).is_empty());
+
+    // At the bound exactly, it is fine.
+    let script = Script::new(vec![full(&data, None)]);
+    let options = DownloadOptions {
+        max_archive_bytes: Some(data.len() as u64),
+        ..options
+    };
+    assert!(run(&script, tmp.path(), &options).await.is_ok());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_announced_length_over_the_free_space_fails_naming_both_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A petabyte: more than this machine's disk, announced, never sent.
+    let huge: u64 = 1 << 50;
+    let script = Script::new(vec![response(
+        200,
+        &[("content-length", huge.to_string())],
+        vec![],
+        true,
+    )]);
+    let options = DownloadOptions {
+        max_archive_bytes: None,
+        ..options(3)
+    };
+    let result = run(&script, tmp.path(), &options).await;
+    match &result {
+        Err(Error::Io { source, path, .. }) => {
+            assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+            let text = source.to_string();
+            assert!(
+                text.contains(&huge.to_string()) && text.contains("bytes are free"),
+                "{text}"
+            );
+            assert_eq!(path, tmp.path());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(script.offsets(), [None]);
+    assert!(entries(tmp.path()).is_empty());
 }

@@ -28,25 +28,29 @@ pub(super) struct FileWriter {
     bytes: u64,
     /// Up to where the disk was asked to start writing.
     writeback_from: u64,
+    /// Whether the file is made durable (`fsync`) before it is reported.
+    durable: bool,
 }
 
 /// How much is written between two requests to start writing it to disk.
 const WRITEBACK_STEP_BYTES: u64 = 8 << 20;
 
 impl FileWriter {
-    /// A writer appending to `file`, which must be empty.
-    pub(super) fn new(file: File) -> Self {
-        Self::resumed(file, Sha256::new(), 0)
+    /// A writer appending to `file`, which must be empty; `durable` fsyncs
+    /// it at the end (and starts its write-back early to shorten that fsync).
+    pub(super) fn new(file: File, durable: bool) -> Self {
+        Self::resumed(file, Sha256::new(), 0, durable)
     }
 
     /// A writer appending to `file`, which already holds `bytes` bytes hashed
     /// into `hasher`, its cursor at their end.
-    pub(super) fn resumed(file: File, hasher: Sha256, bytes: u64) -> Self {
+    pub(super) fn resumed(file: File, hasher: Sha256, bytes: u64, durable: bool) -> Self {
         Self {
             out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
             hasher,
             bytes,
             writeback_from: bytes,
+            durable,
         }
     }
 
@@ -62,7 +66,7 @@ impl FileWriter {
     /// after the last byte arrived. Started early, the disk works while the
     /// network does. A hint: when it fails, the fsync still does the work.
     fn start_writeback(&mut self) -> Result<(), StageError> {
-        if self.bytes - self.writeback_from < WRITEBACK_STEP_BYTES {
+        if !self.durable || self.bytes - self.writeback_from < WRITEBACK_STEP_BYTES {
             return Ok(());
         }
         self.out.flush().map_err(StageError::io("writing"))?;
@@ -118,7 +122,9 @@ impl Stage for FileWriter {
             .out
             .into_inner()
             .map_err(|e| StageError::io("writing")(e.into_error()))?;
-        file.sync_all().map_err(StageError::io("syncing"))?;
+        if self.durable {
+            file.sync_all().map_err(StageError::io("syncing"))?;
+        }
         Ok(Written {
             bytes: self.bytes,
             sha256: hex::encode(self.hasher.finalize()),
@@ -135,7 +141,7 @@ mod tests {
     #[test]
     fn writes_hashes_restarts_and_syncs() {
         let temp = tempfile::NamedTempFile::new().unwrap();
-        let mut writer = FileWriter::new(temp.reopen().unwrap());
+        let mut writer = FileWriter::new(temp.reopen().unwrap(), true);
         writer.feed(b"discarded").unwrap();
         writer.restart().unwrap();
         // Larger than the write buffer and the write-back step together.
