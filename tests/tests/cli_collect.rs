@@ -49,6 +49,7 @@ fn json_document_shape_and_nothing_else_on_stdout() {
         "sha256",
         "error",
         "request_id",
+        "resumed",
     ];
     for r in results {
         let object = r.as_object().unwrap();
@@ -142,8 +143,8 @@ fn a_failing_simulator_fails_every_server_with_exit_1() {
         assert!(!r["error"].as_str().unwrap().is_empty(), "{r}");
     }
     assert_eq!(
-        std::fs::read_dir(out.path()).unwrap().count(),
-        0,
+        files_but_the_journal(out.path()),
+        Vec::<String>::new(),
         "nothing left behind"
     );
 }
@@ -183,7 +184,7 @@ fn servers_file_and_arguments_combined_without_duplicates() {
         .map(|r| r["server"].as_str().unwrap())
         .collect();
     assert_eq!(servers, ["srv-0001", "srv-0002", "srv-0003"]);
-    assert_eq!(std::fs::read_dir(&archives).unwrap().count(), 3);
+    assert_eq!(files_but_the_journal(&archives).len(), 3);
 }
 
 #[test]
@@ -305,8 +306,8 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
         "{doc}"
     );
     assert_eq!(
-        std::fs::read_dir(out.path()).unwrap().count(),
-        0,
+        files_but_the_journal(out.path()),
+        Vec::<String>::new(),
         "no files left behind"
     );
 }
@@ -348,9 +349,10 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
     // The partial archive exists, under a temporary name only.
     let deadline = Instant::now() + Duration::from_secs(20);
     let partial = loop {
-        let names: Vec<String> = std::fs::read_dir(out.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        // The lock is held while the collect runs.
+        let names: Vec<String> = files_but_the_journal(out.path())
+            .into_iter()
+            .filter(|n| n != ".clouddc.lock")
             .collect();
         let part = names.iter().find(|n| n.ends_with(".part")).cloned();
         let size = part
@@ -376,7 +378,7 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         rest.contains("interrupted: 1 of 2 servers finished"),
         "{rest}"
     );
-    let remaining: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+    let remaining = files_but_the_journal(out.path());
     assert!(remaining.is_empty(), "{partial} left behind: {remaining:?}");
     // The summary lists what finished and counts what did not.
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -392,4 +394,14 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         "{stdout}"
     );
     assert!(lines[2].ends_with(", 1 not finished"), "{stdout}");
+}
+
+/// The names in `dir`, but the collect's journal, which stays so that a
+/// re-run can resume.
+fn files_but_the_journal(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".clouddc-journal")
+        .collect()
 }

@@ -247,8 +247,15 @@ fn a_rerun_is_predictable_no_dot_n_names_and_overwrite_replaces() {
     let first = collect(&[]);
     assert_eq!(first.code, 0, "{first}");
     let exports = sim.stats().export_requests;
-    // Again: each server fails before its export, naming its file.
-    let again = collect(&[]);
+    // Again: the journal knows both archives complete, so both are resumed.
+    let resumed = collect(&[]);
+    assert_eq!(resumed.code, 0, "{resumed}");
+    for result in json(&resumed.stdout)["results"].as_array().unwrap() {
+        assert_eq!(result["resumed"], true, "{resumed}");
+    }
+    // Again without the journal: each server fails before its export, naming
+    // its file.
+    let again = collect(&["--fresh"]);
     assert_eq!(again.code, 1, "{again}");
     for result in json(&again.stdout)["results"].as_array().unwrap() {
         assert_eq!(result["status"], "failed", "{again}");
@@ -264,12 +271,19 @@ fn a_rerun_is_predictable_no_dot_n_names_and_overwrite_replaces() {
         "an export was triggered"
     );
     // With --overwrite: the same names, replaced.
-    let replaced = collect(&["--overwrite"]);
+    let replaced = collect(&["--fresh", "--overwrite"]);
     assert_eq!(replaced.code, 0, "{replaced}");
     let mut names: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["srv-0001-dump.tar.gz", "srv-0002-dump.tar.gz"]);
+    assert_eq!(
+        names,
+        [
+            ".clouddc-journal",
+            "srv-0001-dump.tar.gz",
+            "srv-0002-dump.tar.gz"
+        ]
+    );
 }

@@ -146,6 +146,7 @@ async fn every_archive_arrives_intact_through_injected_faults() {
             ..DownloadOptions::default()
         },
         export_attempts: 10,
+        ..CollectOptions::default()
     };
     let names: Vec<String> = (0..servers).map(|i| format!("soak-{i:05}")).collect();
     // Half the fleet signs with AK/SK, half sends a token: both paths under faults.

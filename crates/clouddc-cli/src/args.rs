@@ -205,6 +205,10 @@ pub struct CollectArgs {
     /// (the wait only: see --request-timeout for each request)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Ignore and replace the journal of an interrupted collect in DIR: export and
+    /// download every server again
+    #[arg(long)]
+    pub fresh: bool,
     #[command(flatten)]
     pub check: CheckArgs,
     /// Also every server the inventory lists, narrowed by the filters below
@@ -359,6 +363,10 @@ pub struct SimArgs {
     /// Hold every response back this long, standing in for a WAN, e.g. 50ms
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub latency: Duration,
+    /// How long a finished export task is kept, in seconds; after it the task is gone
+    /// (404), as real tasks expire [default: 3600]
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub export_ttl: Option<Duration>,
 }
 
 /// `clouddc completions`.

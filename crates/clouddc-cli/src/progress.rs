@@ -384,6 +384,7 @@ mod tests {
             sha256: None,
             error: error.map(str::to_owned),
             request_id: None,
+            resumed: false,
         }
     }
 

@@ -43,6 +43,9 @@ pub struct Record {
     pub error: Option<String>,
     /// The `X-Request-Id` of the failed response, for a support case.
     pub request_id: Option<String>,
+    /// The archive was complete from an interrupted earlier run (the journal
+    /// said so and the file still matched its length and SHA-256).
+    pub resumed: bool,
 }
 
 impl Record {
@@ -62,6 +65,7 @@ impl Record {
                 sha256: Some(archive.sha256.clone()),
                 error: None,
                 request_id: None,
+                resumed: false,
             },
             Err(error) => Self {
                 server,
@@ -72,6 +76,7 @@ impl Record {
                 sha256: None,
                 error: Some(chain(error)),
                 request_id: error.request_id().map(str::to_owned),
+                resumed: false,
             },
         }
     }
@@ -87,16 +92,20 @@ impl Record {
             sha256: None,
             error: Some("interrupted before it finished; no file was left".into()),
             request_id: None,
+            resumed: false,
         }
     }
 
     /// The record of one server's outcome in `Client::collect`.
     pub fn from_outcome(outcome: &ServerOutcome) -> Self {
-        Self::new(
-            outcome.server.clone(),
-            outcome.export_id.clone(),
-            &outcome.result,
-        )
+        Self {
+            resumed: outcome.resumed,
+            ..Self::new(
+                outcome.server.clone(),
+                outcome.export_id.clone(),
+                &outcome.result,
+            )
+        }
     }
 
     /// Whether the archive was collected.
@@ -161,10 +170,11 @@ fn print_text(out: &mut dyn Write, records: &[Record], totals: Totals) -> io::Re
         match record.status {
             Status::Ok => writeln!(
                 out,
-                "{server:<width$}  ok      {}  {}  sha256:{}",
+                "{server:<width$}  ok      {}  {}  sha256:{}{}",
                 clean(record.path.as_deref().unwrap_or_default()),
                 BinaryBytes(record.bytes.unwrap_or_default()),
                 record.sha256.as_deref().unwrap_or_default(),
+                if record.resumed { "  resumed" } else { "" },
             )?,
             Status::Failed | Status::Interrupted => {
                 let word = match record.status {
@@ -255,9 +265,32 @@ mod tests {
             "sha256",
             "error",
             "request_id",
+            "resumed",
         ] {
             assert!(results[1].get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn a_resumed_archive_is_marked_in_text_and_json() {
+        let mut records = records();
+        records[0].resumed = true;
+        let totals = Totals {
+            requested: 2,
+            elapsed: Duration::from_secs(1),
+        };
+        let mut text = Vec::new();
+        print(&mut text, Format::Text, &records, totals).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.lines().next().unwrap().ends_with("  resumed"),
+            "{text}"
+        );
+        let mut json = Vec::new();
+        print(&mut json, Format::Json, &records, totals).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(doc["results"][0]["resumed"], true);
+        assert_eq!(doc["results"][1]["resumed"], false);
     }
 
     #[test]
@@ -274,6 +307,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("..     failed  invalid server"), "{text}");
+        assert!(!text.contains("resumed"), "{text}");
         assert!(
             text.ends_with("1 of 3 servers collected, 1 failed, in 3 seconds, 1 not finished\n"),
             "{text}"

@@ -96,10 +96,24 @@ pub struct SimStats {
     pub throttled: u64,
     /// Requests refused for authentication (401).
     pub unauthenticated: u64,
+    /// Archive bytes handed to connections by `DownloadServerLogs`, resumed and
+    /// restarted bodies included.
+    pub download_bytes: u64,
     /// Tasks held now (running, or finished and not yet expired).
     pub live_tasks: u64,
     /// Faults injected, by kind.
     pub faults: FaultCounts,
+}
+
+/// What one server's export calls came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ServerExports {
+    /// `ExportServerLogs` calls for the server that reached the handler, whatever
+    /// their answer (a refused or faulted call is still a call).
+    pub calls: u64,
+    /// Export tasks created for it: a repeated call while a task runs returns
+    /// that task and creates none.
+    pub tasks_created: u64,
 }
 
 /// Starts simulators.
@@ -192,6 +206,11 @@ impl SimHandle {
     /// What the simulator has served so far.
     pub fn stats(&self) -> SimStats {
         self.state.stats()
+    }
+
+    /// Export calls and tasks created, per server, so far.
+    pub fn exports_by_server(&self) -> std::collections::BTreeMap<String, ServerExports> {
+        self.state.exports_by_server()
     }
 
     /// Stops accepting, lets in-flight requests end, and waits.

@@ -1,7 +1,7 @@
 //! The HTTP service: routes, the checks every request goes through, and the
 //! three operations.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use crate::limits::RateLimiter;
 use crate::listing;
 use crate::tasks::{Task, TaskStore};
 use crate::wire::{WireError, WireTask};
-use crate::{SimConfig, SimStats};
+use crate::{ServerExports, SimConfig, SimStats};
 
 /// The largest request body read; the export body is `{}` at most.
 const MAX_BODY: usize = 16 * 1024;
@@ -49,6 +49,9 @@ pub(crate) struct State {
     /// The seeded fleet `ListServers` and the other inventory operations serve.
     pub(crate) inventory: Inventory,
     counters: Counters,
+    /// Export calls and tasks created, per server: what a test needs to prove a
+    /// resumed collect exported each server at most once.
+    exports_by_server: std::sync::Mutex<BTreeMap<String, ServerExports>>,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +62,7 @@ struct Counters {
     created: AtomicU64,
     throttled: AtomicU64,
     unauthenticated: AtomicU64,
+    download_bytes: AtomicU64,
 }
 
 impl State {
@@ -76,6 +80,7 @@ impl State {
                 chrono::Utc::now().timestamp_millis(),
             ),
             counters: Counters::default(),
+            exports_by_server: std::sync::Mutex::default(),
             config,
         }
     }
@@ -89,9 +94,37 @@ impl State {
             tasks_created: c(&self.counters.created),
             throttled: c(&self.counters.throttled),
             unauthenticated: c(&self.counters.unauthenticated),
+            download_bytes: c(&self.counters.download_bytes),
             live_tasks: self.tasks.len() as u64,
             faults: self.faults.counts(),
         }
+    }
+}
+
+impl State {
+    /// Counts an export call for `server` (whatever its answer).
+    fn count_export(&self, server: &str) {
+        self.with_exports(server, |entry| entry.calls += 1);
+    }
+
+    /// Counts a task created for `server`.
+    fn count_export_task(&self, server: &str) {
+        self.with_exports(server, |entry| entry.tasks_created += 1);
+    }
+
+    fn with_exports(&self, server: &str, change: impl FnOnce(&mut ServerExports)) {
+        let mut map = self
+            .exports_by_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        change(map.entry(server.to_owned()).or_default());
+    }
+
+    pub(crate) fn exports_by_server(&self) -> BTreeMap<String, ServerExports> {
+        self.exports_by_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -309,6 +342,7 @@ async fn export(
         Err(rejection) => return bad_path(rejection),
     };
     let target = path_and_query(request.uri()).to_owned();
+    state.count_export(&server);
     let too_large = || {
         error(
             StatusCode::BAD_REQUEST,
@@ -353,6 +387,7 @@ async fn export(
     match state.tasks.export(&server, fails_at, Instant::now()) {
         Ok((task, created)) => {
             if created {
+                state.count_export_task(&server);
                 state.counters.created.fetch_add(1, Ordering::Relaxed);
             }
             (StatusCode::ACCEPTED, axum::Json(task_body(&state, &task))).into_response()
@@ -507,6 +542,7 @@ async fn download(
         end,
         fault,
         stall_for: state.config.stall_for,
+        served: state.clone(),
         _permit: permit,
     }));
     let mut response = Response::new(body);
@@ -577,6 +613,8 @@ struct BodyState {
     /// The fault to strike and the offset where it strikes.
     fault: Option<(FaultKind, u64)>,
     stall_for: Duration,
+    /// Where the bytes handed to the connection are counted.
+    served: Shared,
     /// Held until the body is dropped, so the download bound counts streams.
     _permit: OwnedSemaphorePermit,
 }
@@ -618,6 +656,11 @@ fn body_stream(state: BodyState) -> impl futures::Stream<Item = Result<Bytes, st
             .layout
             .chunk(&state.digest, state.position, n as usize);
         state.position += n;
+        state
+            .served
+            .counters
+            .download_bytes
+            .fetch_add(n, Ordering::Relaxed);
         Some((Ok(chunk), Some(state)))
     })
 }

@@ -10,7 +10,8 @@ use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::download::{
-    DownloadOptions, DownloadProgress, Downloaded, archive_file_name, download_to_dir,
+    DownloadOptions, DownloadProgress, Downloaded, PartTarget, archive_file_name, download_to_dir,
+    download_to_part,
 };
 use crate::error::{from_generated, request_id};
 use crate::operation as op;
@@ -241,6 +242,28 @@ impl Client {
             &archive_file_name(server.as_str()),
             options,
             progress,
+        )
+        .await
+    }
+
+    /// [`Client::download_checked`] through a part file of a fixed name that a
+    /// later call can resume after the process died (see
+    /// [`crate::download::download_to_part`]).
+    pub(crate) async fn download_to_part_checked(
+        &self,
+        (server, export_id): (&PathId, &PathId),
+        dir: &Path,
+        options: &DownloadOptions,
+        progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+        part: PartTarget<'_>,
+    ) -> Result<Downloaded, Error> {
+        download_to_part(
+            |offset| self.open_download(server, export_id, offset),
+            dir,
+            &archive_file_name(server.as_str()),
+            options,
+            progress,
+            part,
         )
         .await
     }

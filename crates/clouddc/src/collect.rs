@@ -9,7 +9,9 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
 use crate::client::Client;
-use crate::download::{DownloadOptions, DownloadProgress, Downloaded};
+use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, PartTarget};
+use crate::journal::resume::{self, Recorder};
+use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
 use crate::validate::id_argument;
 use crate::waiter::{WaitOptions, WaitProgress};
@@ -53,6 +55,13 @@ pub struct CollectOptions {
     /// the running task (the simulator's documented behaviour) or starts another,
     /// which is harmless next to losing a server's logs.
     pub export_attempts: u32,
+    /// Where each server's progress is recorded, and a previous run's found:
+    /// with one, a server whose archive is complete and unchanged is skipped,
+    /// a saved export is polled instead of exported again, and a part file is
+    /// resumed (see [`crate::journal`]). `None` collects everything afresh.
+    pub journal: Option<Arc<dyn Journal>>,
+    /// Saved exports older than this are exported again rather than polled.
+    pub max_export_age: Duration,
 }
 
 impl Default for CollectOptions {
@@ -64,6 +73,8 @@ impl Default for CollectOptions {
             wait: WaitOptions::default(),
             download: DownloadOptions::default(),
             export_attempts: 3,
+            journal: None,
+            max_export_age: MAX_EXPORT_AGE,
         }
     }
 }
@@ -103,6 +114,9 @@ pub struct ServerOutcome {
     pub export_id: Option<String>,
     /// The archive, or why there is none.
     pub result: Result<Downloaded, Error>,
+    /// The archive was already complete from a previous run (per the journal,
+    /// verified by length and SHA-256): no request was made for it.
+    pub resumed: bool,
 }
 
 /// A callback for [`CollectEvent`]s.
@@ -158,6 +172,34 @@ impl Client {
                 sink(event);
             }
         };
+        let failed = |export_id, error| ServerOutcome {
+            server: server.clone(),
+            export_id,
+            result: Err(error),
+            resumed: false,
+        };
+        let journal = options.journal.as_deref();
+        let recorder = Recorder::new(journal, &server);
+        let recalled = journal.and_then(|j| j.recall(&server)).unwrap_or_default();
+        if let Some(saved) = &recalled.complete {
+            match resume::verify_archive(&options.output_dir, saved).await {
+                Ok(archive) => {
+                    return ServerOutcome {
+                        server: server.clone(),
+                        export_id: Some(saved.export_id.clone()),
+                        result: Ok(archive),
+                        resumed: true,
+                    };
+                }
+                Err(why) => {
+                    tracing::info!(
+                        server,
+                        why,
+                        "the journaled archive does not check out; collecting it again"
+                    );
+                }
+            }
+        }
         // A re-run without overwriting fails a server whose archive is there
         // before triggering an export that could never be placed.
         if let Err(error) = crate::download::ensure_archive_free(
@@ -165,54 +207,86 @@ impl Client {
             server.as_str(),
             options.download.overwrite,
         ) {
-            return ServerOutcome {
-                server,
-                export_id: None,
-                result: Err(error),
-            };
+            return failed(None, error);
         }
-        emit(CollectEvent::Exporting {
-            server: server.clone(),
-        });
         // The id is checked once, here where it enters; the export, every
         // poll and every resume take it checked.
         let server_id = match id_argument("server", server.as_str()) {
             Ok(id) => id,
-            Err(error) => {
-                return ServerOutcome {
-                    server,
-                    export_id: None,
-                    result: Err(error),
-                };
-            }
+            Err(error) => return failed(None, error),
         };
-        // The semaphore is never closed, so acquiring cannot fail.
-        let slot = slots.exports.acquire().await.ok();
-        let exported = self
-            .export_with_attempts(&server_id, options.export_attempts)
-            .await;
-        drop(slot);
-        let task = match exported {
-            Ok(task) => task,
-            Err(error) => {
-                return ServerOutcome {
-                    server,
-                    export_id: None,
-                    result: Err(error),
-                };
-            }
+        let saved = if journal.is_some() {
+            resume::saved_export(&recalled, options.max_export_age, resume::unix_now())
+                .inspect_err(|why| tracing::debug!(server, why, "exporting"))
+                .ok()
+        } else {
+            None
         };
-        let export_id = task.export_id.clone();
+        let last_status = std::sync::Mutex::new(None::<String>);
         let on_wait = |progress: &WaitProgress| {
+            let status = progress.task.status.as_str();
+            let mut last = last_status.lock().unwrap_or_else(|e| e.into_inner());
+            if last.as_deref() != Some(status) {
+                *last = Some(status.to_owned());
+                recorder.status(&progress.task);
+            }
+            drop(last);
             emit(CollectEvent::Waiting {
                 server: server.clone(),
                 progress: progress.clone(),
             })
         };
+        let mut waited = None;
+        if let Some(export_id) = saved {
+            let polled = match id_argument("export_id", export_id.as_str()) {
+                Ok(export) => {
+                    self.wait_checked(&server_id, &export, None, &options.wait, &on_wait)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match polled {
+                Err(Error::Api(api)) if api.status == 404 => tracing::info!(
+                    server,
+                    export_id,
+                    "the saved export is no longer known to the service (404); exporting again"
+                ),
+                other => waited = Some((export_id, other.map(drop))),
+            }
+        }
+        let (export_id, waited) = match waited {
+            Some(waited) => waited,
+            None => {
+                emit(CollectEvent::Exporting {
+                    server: server.clone(),
+                });
+                // The semaphore is never closed, so acquiring cannot fail.
+                let slot = slots.exports.acquire().await.ok();
+                let exported = self
+                    .export_with_attempts(&server_id, options.export_attempts)
+                    .await;
+                drop(slot);
+                let task = match exported {
+                    Ok(task) => task,
+                    Err(error) => return failed(None, error),
+                };
+                let export_id = task.export_id.clone();
+                recorder.exported(&export_id);
+                let waited = match id_argument("export_id", export_id.as_str()) {
+                    Ok(export) => self
+                        .wait_checked(&server_id, &export, Some(task), &options.wait, &on_wait)
+                        .await
+                        .map(drop),
+                    Err(error) => Err(error),
+                };
+                (export_id, waited)
+            }
+        };
+        if let Err(error) = waited {
+            return failed(Some(export_id), error);
+        }
         let result = async {
             let export = id_argument("export_id", export_id.as_str())?;
-            self.wait_checked(&server_id, &export, Some(task), &options.wait, &on_wait)
-                .await?;
             let on_bytes = |progress: DownloadProgress| {
                 emit(CollectEvent::Downloading {
                     server: server.clone(),
@@ -220,12 +294,42 @@ impl Client {
                 })
             };
             let _slot = slots.downloads.acquire().await.ok();
-            self.download_checked(
-                &server_id,
-                &export,
+            if journal.is_none() {
+                return self
+                    .download_checked(
+                        &server_id,
+                        &export,
+                        &options.output_dir,
+                        &options.download,
+                        &on_bytes,
+                    )
+                    .await;
+            }
+            let name = part_name(&server);
+            let part = PartFile {
+                resume: recalled
+                    .download
+                    .clone()
+                    .filter(|d| d.part == name)
+                    .filter(|_| {
+                        recalled
+                            .export
+                            .as_ref()
+                            .is_some_and(|e| e.export_id == export_id)
+                    })
+                    .map(|d| d.validators),
+                name,
+            };
+            let watch = recorder.part(&export_id, &part.name);
+            self.download_to_part_checked(
+                (&server_id, &export),
                 &options.output_dir,
                 &options.download,
                 &on_bytes,
+                PartTarget {
+                    file: &part,
+                    watch: &watch,
+                },
             )
             .await
         }
@@ -234,6 +338,7 @@ impl Client {
             server,
             export_id: Some(export_id),
             result,
+            resumed: false,
         }
     }
 

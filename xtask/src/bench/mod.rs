@@ -12,6 +12,7 @@ mod fleet;
 mod fleet_all;
 mod harness;
 mod memory;
+mod rerun;
 mod sim;
 mod status;
 mod syscalls;
@@ -31,6 +32,7 @@ const NAMES: &[&str] = &[
     "status",
     "fleet",
     "fleet-all",
+    "rerun",
     "sim",
     "build",
 ];
@@ -168,6 +170,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
             "status" => status::run(&mut context),
             "fleet" => fleet::run(&mut context),
             "fleet-all" => fleet_all::run(&mut context),
+            "rerun" => rerun::run(&mut context),
             "sim" => sim::run(&mut context),
             "build" => build::run(&mut context),
             _ => unreachable!("names are checked above"),

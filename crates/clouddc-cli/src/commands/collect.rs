@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::pin::pin;
 use std::sync::Arc;
 
-use clouddc::{Client, CollectEvent, CollectOptions, EventSink, WaitOptions};
+use clouddc::{Client, CollectEvent, CollectOptions, EventSink, FileJournal, WaitOptions};
 use futures::StreamExt;
 use tokio::time::Instant;
 
@@ -40,6 +40,8 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         return Ok(Exit::Success);
     }
     prepare_output_dir(&args.output_dir)?;
+    // Held until the end of the run: a second collect on the directory exits 2.
+    let journal = open_journal(args, &servers, context)?;
     let started = Instant::now();
     let progress = Arc::new(Progress::new(context.mode, Some(servers.len() as u64)));
     let sink: EventSink = {
@@ -58,6 +60,7 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             deadline: args.timeout,
             ..WaitOptions::default()
         },
+        journal: Some(journal.clone()),
         ..CollectOptions::default()
     };
     tracing::info!(
@@ -151,6 +154,52 @@ fn print_dry_run(servers: &[String], context: &Context) -> Result<(), CliError> 
             .iter()
             .try_for_each(|server| writeln!(out, "{}", super::servers::clean(server))),
     })
+}
+
+/// Locks the output directory and opens its journal, telling the user what a
+/// previous run left: a torn record dropped, journaled servers this run does
+/// not ask for (reported on stderr, not collected).
+fn open_journal(
+    args: &CollectArgs,
+    servers: &[String],
+    context: &Context,
+) -> Result<Arc<FileJournal>, CliError> {
+    let (journal, recovered) = FileJournal::open(&args.output_dir, args.fresh)
+        .map_err(|error| CliError::Config(format!("journal: {error}")))?;
+    if recovered.torn_last {
+        context.inform("journal: dropped a torn last record");
+    }
+    if recovered.corrupt > 0 {
+        context.inform(&format!(
+            "journal: skipped {} damaged records",
+            recovered.corrupt
+        ));
+    }
+    let asked: HashSet<&str> = servers.iter().map(String::as_str).collect();
+    let absent: Vec<&String> = recovered
+        .servers
+        .iter()
+        .filter(|server| !asked.contains(server.as_str()))
+        .collect();
+    if !absent.is_empty() {
+        // Cleaned: the journal is a file anyone could have edited.
+        let shown: Vec<String> = absent
+            .iter()
+            .take(5)
+            .map(|s| crate::text::clean(s))
+            .collect();
+        context.inform(&format!(
+            "journal: {} journaled servers are not in this run's list and are not collected: {}{}",
+            absent.len(),
+            shown.join(", "),
+            if absent.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(Arc::new(journal))
 }
 
 /// Turns the library's event into a progress update.

@@ -1,9 +1,10 @@
 //! `clouddc sim`: the simulator served on its own until SIGINT or SIGTERM.
 //! (The one `--simulate` embeds is [`crate::embedded`].)
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use clouddc_sim::{Dialect, FaultSpec, SimConfig, SimStats, Simulator};
+use clouddc_sim::{Dialect, FaultSpec, ServerExports, SimConfig, SimStats, Simulator};
 
 use crate::args::SimArgs;
 use crate::context::Context;
@@ -47,6 +48,9 @@ fn config(args: SimArgs, accepts: SimulatorSettings) -> Result<SimConfig, CliErr
         }
         config = config.with_inventory(count);
     }
+    if let Some(ttl) = args.export_ttl {
+        config.task_ttl = ttl;
+    }
     Ok(config)
 }
 
@@ -80,17 +84,29 @@ pub async fn run(
     // Read before shutting down, which consumes the handle; requests still in
     // flight when the signal came may be missing from the counts.
     let stats = handle.stats();
+    let exports = handle.exports_by_server();
     handle.shutdown().await;
-    print_line(&format!("stats {}", stats_json(&stats)))?;
+    print_line(&format!("stats {}", stats_json(&stats, &exports)))?;
     // Being stopped is how this command ends: a success.
     Ok(Exit::Success)
 }
 
-/// The stats as one line of JSON.
-fn stats_json(stats: &SimStats) -> String {
-    // Serialising plain integers cannot fail; an empty object keeps the line
-    // parseable if it ever did.
-    serde_json::to_string(stats).unwrap_or_else(|_| "{}".into())
+/// The stats as one line of JSON, with the export calls per server under
+/// `exports_by_server`.
+fn stats_json(stats: &SimStats, exports: &BTreeMap<String, ServerExports>) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(flatten)]
+        stats: &'a SimStats,
+        exports_by_server: &'a BTreeMap<String, ServerExports>,
+    }
+    // Serialising plain integers and strings cannot fail; an empty object keeps
+    // the line parseable if it ever did.
+    serde_json::to_string(&Line {
+        stats,
+        exports_by_server: exports,
+    })
+    .unwrap_or_else(|_| "{}".into())
 }
 
 /// Writes one line on stdout and flushes it: the reader may be a pipe that
@@ -141,6 +157,7 @@ mod tests {
         assert_eq!(config.faults, default.faults);
         assert_eq!(config.seed, default.seed);
         assert_eq!(config.rate_limit, default.rate_limit);
+        assert_eq!(config.task_ttl, default.task_ttl);
     }
 
     #[test]
@@ -166,6 +183,8 @@ mod tests {
             "7",
             "--rate-limit",
             "10",
+            "--export-ttl",
+            "2.5",
         ]);
         let config = config(args, accepts).unwrap();
         assert_eq!(config.tokens.len(), 1);
@@ -177,6 +196,7 @@ mod tests {
         assert_eq!(config.faults.to_string(), "500=0.5");
         assert_eq!(config.seed, 7);
         assert_eq!(config.rate_limit, Some(10.0));
+        assert_eq!(config.task_ttl, Duration::from_millis(2500));
         let debug = format!("{config:?}");
         assert!(!debug.contains("sentinel"), "{debug}");
     }

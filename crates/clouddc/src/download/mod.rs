@@ -26,16 +26,22 @@
 //! byte-bounded queue, so the async task only moves chunks and the download runs
 //! at network speed on a 2-core machine.
 //!
+//! [`download_to_part`] is the same with a part file of a fixed name that a
+//! killed process leaves behind, so a later call resumes it (the collect
+//! journal's use).
+//!
 //! One concept a file: `naming` names a server's archive, `place` puts the
-//! file in the directory, `body` reads one response (within `speed`'s floor
-//! and `limits`' bounds), `resume` decides what to ask for next, `pipeline`
-//! runs the stages (`writer`, `gzip`) on their threads; this file holds the
-//! options and the loop that ties them together.
+//! file in the directory, `part` opens a resumable part file and reads its
+//! bytes back, `body` reads one response (within `speed`'s floor and
+//! `limits`' bounds), `resume` decides what to ask for next, `pipeline` runs
+//! the stages (`writer`, `gzip`) on their threads; this file holds the options
+//! and the loop that ties them together.
 
 mod body;
 mod gzip;
 mod limits;
 mod naming;
+mod part;
 mod pipeline;
 mod place;
 mod resume;
@@ -56,6 +62,7 @@ use tokio::time::Instant;
 use self::body::{BodyEnd, Broken, Limits, plan_body, pump};
 use self::gzip::GzipCheck;
 pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
+pub use self::part::{PartFile, Validators};
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
 use self::writer::FileWriter;
@@ -220,11 +227,82 @@ pub struct Downloaded {
 ///
 /// In every error case, nothing is left in `dir` but what was there before.
 pub(crate) async fn download_to_dir<F, Fut>(
+    fetch: F,
+    dir: &Path,
+    file_name: &str,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+) -> Result<Downloaded, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    download_into(fetch, dir, file_name, options, progress, None).await
+}
+
+/// Like [`download_to_dir`], but through a part file of a fixed name that
+/// outlives the process, so a later call (after a crash) can keep its bytes.
+///
+/// With `part.file.resume` set, the bytes already in the file are read back (to
+/// rebuild the SHA-256 and the gzip check) and only the rest is requested
+/// (`Range`); a `200` instead of `206`, a changed size, `ETag` or
+/// `Last-Modified` starts over from zero. `part.watch` is told the first
+/// answer's validators (to record next to the part's name), and the final path
+/// just before the checked archive is renamed there (to record it first: a
+/// crash right after the rename must not leave a file nobody knows of). An
+/// error or a dropped future removes the part file; a killed process leaves it.
+///
+/// # Errors
+/// Those of [`download_to_dir`], and [`Error::InvalidInput`] when
+/// `part.file.name` is not a hidden `.clouddc-` name directly in `dir`.
+pub(crate) async fn download_to_part<F, Fut>(
+    fetch: F,
+    dir: &Path,
+    file_name: &str,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    part: PartTarget<'_>,
+) -> Result<Downloaded, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    download_into(fetch, dir, file_name, options, progress, Some(part)).await
+}
+
+/// The part file of a resumable download and who watches it.
+#[derive(Clone, Copy)]
+pub struct PartTarget<'a> {
+    /// The part file.
+    pub file: &'a PartFile,
+    /// Told what must survive a crash.
+    pub watch: &'a dyn PartWatch,
+}
+
+impl std::fmt::Debug for PartTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartTarget")
+            .field("file", self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Told what a download through a [`PartFile`] must not lose in a crash.
+pub trait PartWatch: Send + Sync {
+    /// The archive's validators, from the first answer (and again after a
+    /// restart from zero).
+    fn started(&self, validators: &Validators);
+    /// The checked archive is about to be renamed to `archive.path`.
+    fn placing(&self, archive: &Downloaded);
+}
+
+async fn download_into<F, Fut>(
     mut fetch: F,
     dir: &Path,
     file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    named: Option<PartTarget<'_>>,
 ) -> Result<Downloaded, Error>
 where
     F: FnMut(Option<u64>) -> Fut,
@@ -241,13 +319,24 @@ where
     } else {
         dir
     };
-    let (file, temp_path) = place::open_part(dir)?;
+    let (writer, gzip, temp_path, on_disk) = match named {
+        None => {
+            let (file, temp_path) = place::open_part(dir)?;
+            let gzip = options.verify_gzip.then(GzipCheck::new);
+            (FileWriter::new(file, options.fsync), gzip, temp_path, 0)
+        }
+        Some(target) => {
+            place::prepare_dir(dir)?;
+            let opened = part::open(dir, target.file, options.verify_gzip, options.fsync)?;
+            (opened.writer, opened.gzip, opened.path, opened.bytes)
+        }
+    };
     let part = temp_path.to_path_buf();
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
     let pipeline = Pipeline::start(
-        FileWriter::new(file, options.fsync),
-        options.verify_gzip.then(GzipCheck::new),
+        writer,
+        gzip,
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
     )
@@ -258,11 +347,14 @@ where
     })?;
 
     let mut reporter = Reporter::new(progress);
-    let mut written: u64 = 0;
-    let mut total: Option<u64> = None;
+    let mut written: u64 = on_disk;
+    let resumed = named.and_then(|target| target.file.resume.as_ref().filter(|_| on_disk > 0));
+    let mut total: Option<u64> = resumed.and_then(|validators| validators.total);
     let mut resumes: u32 = 0;
     let mut suggested_name: Option<Option<String>> = None;
-    let mut request: Option<u64> = None;
+    let mut request: Option<u64> = (on_disk > 0).then_some(on_disk);
+    // Validators are told once, from the first answer that fits.
+    let mut told = false;
 
     loop {
         let response = fetch(request).await?;
@@ -286,12 +378,25 @@ where
                     .and_then(|value| safe_file_name(value.as_bytes())),
             );
         }
-        let outcome = match plan_body(status, response.headers(), request, total) {
+        let planned = plan_body(status, response.headers(), request, total).and_then(|plan| {
+            // A resumed answer for another version of the archive is no answer.
+            match resumed.filter(|_| !plan.from_zero && !told) {
+                Some(before) => before.mismatch(response.headers()).map_or(Ok(plan), Err),
+                None => Ok(plan),
+            }
+        });
+        let outcome = match planned {
             Err(reason) => {
                 drop(response);
                 Outcome::Inconsistent { reason, meta }
             }
             Ok(plan) => {
+                if let Some(target) = named.filter(|_| !told || plan.from_zero) {
+                    target
+                        .watch
+                        .started(&Validators::of(response.headers(), plan.total));
+                    told = true;
+                }
                 if plan.from_zero && written > 0 {
                     tracing::debug!(
                         written,
@@ -390,6 +495,15 @@ where
         });
     }
     reporter.finish(written);
+    if let Some(PartTarget { watch, .. }) = named {
+        watch.placing(&Downloaded {
+            path: dir.join(&name),
+            suggested_name: suggested_name.clone().flatten(),
+            bytes: written,
+            sha256: result.sha256.clone(),
+            resumes,
+        });
+    }
     let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
     Ok(Downloaded {
         path,

@@ -29,7 +29,7 @@ pub(super) fn open_part(dir: &Path) -> Result<(File, TempPath), Error> {
 }
 
 /// Makes sure `dir` is a directory, creating it (and its parents) when missing.
-fn prepare_dir(dir: &Path) -> Result<(), Error> {
+pub(super) fn prepare_dir(dir: &Path) -> Result<(), Error> {
     let io_error = |action, source| Error::Io {
         action,
         path: dir.to_path_buf(),

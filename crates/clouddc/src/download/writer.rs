@@ -39,13 +39,25 @@ impl FileWriter {
     /// A writer appending to `file`, which must be empty; `durable` fsyncs
     /// it at the end (and starts its write-back early to shorten that fsync).
     pub(super) fn new(file: File, durable: bool) -> Self {
+        Self::resumed(file, Sha256::new(), 0, durable)
+    }
+
+    /// A writer appending to `file`, which already holds `bytes` bytes hashed
+    /// into `hasher`, its cursor at their end.
+    pub(super) fn resumed(file: File, hasher: Sha256, bytes: u64, durable: bool) -> Self {
         Self {
             out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
-            hasher: Sha256::new(),
-            bytes: 0,
-            writeback_from: 0,
+            hasher,
+            bytes,
+            writeback_from: bytes,
             durable,
         }
+    }
+
+    /// The SHA-256 of what was fed so far, lowercase hex.
+    #[cfg(test)]
+    pub(super) fn sha256_so_far(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
     }
 
     /// Asks the kernel to start writing what is written so far to disk, without
