@@ -26,7 +26,7 @@
 //! byte-bounded queue, so the async task only moves chunks and the download runs
 //! at network speed on a 2-core machine.
 //!
-//! [`download_to_part`] is the same with a part file of a fixed name that a
+//! `download_to_part` is the same with a part file of a fixed name that a
 //! killed process leaves behind, so a later call resumes it (the collect
 //! journal's use).
 //!
