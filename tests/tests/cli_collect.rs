@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cli_support::{Sim, SimOptions, clouddc, json, run};
+use cli_support::{Sim, SimOptions, clouddc, files_but_the_journal, json, run};
 use serde_json::Value;
 
 fn fast() -> SimOptions {
@@ -394,14 +394,4 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         "{stdout}"
     );
     assert!(lines[2].ends_with(", 1 not finished"), "{stdout}");
-}
-
-/// The names in `dir`, but the collect's journal, which stays so that a
-/// re-run can resume.
-fn files_but_the_journal(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != ".clouddc-journal")
-        .collect()
 }

@@ -348,3 +348,13 @@ impl Drop for Sim {
 pub fn is_archive_size(bytes: u64, asked: u64) -> bool {
     (asked..=asked + 1024).contains(&bytes)
 }
+
+/// The names in `dir`, but the collect's journal, which stays so that a
+/// re-run can resume.
+pub fn files_but_the_journal(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".clouddc-journal")
+        .collect()
+}
