@@ -32,7 +32,7 @@ pub async fn from_generated(
 pub async fn download_to_dir<F, Fut>(
     fetch: F,
     dir: &Path,
-    fallback_name: &str,
+    file_name: &str,
     options: &DownloadOptions,
     progress: &(dyn Fn(DownloadProgress) + Send + Sync),
 ) -> Result<Downloaded, Error>
@@ -40,5 +40,5 @@ where
     F: FnMut(Option<u64>) -> Fut,
     Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
 {
-    crate::download::download_to_dir(fetch, dir, fallback_name, options, progress).await
+    crate::download::download_to_dir(fetch, dir, file_name, options, progress).await
 }
