@@ -227,7 +227,7 @@ pub(super) struct Limits {
 /// `on_data` is told the new count and the time after every chunk.
 pub(super) async fn pump<T: Send + 'static>(
     mut body: BodyStream,
-    pipeline: &Pipeline<T>,
+    pipeline: &mut Pipeline<T>,
     written: &mut u64,
     limits: Limits,
     mut on_data: impl FnMut(u64, Instant),

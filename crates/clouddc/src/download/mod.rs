@@ -22,9 +22,9 @@
 //!   most [`PROCESS_IN_FLIGHT_BYTES`] by all the downloads of the process
 //!   together), plus a 64 KiB write buffer and the inflater's state.
 //!
-//! Hashing, gzip checking and writing run on two dedicated threads fed through a
-//! byte-bounded queue, so the async task only moves chunks and the download runs
-//! at network speed on a 2-core machine.
+//! Hashing, gzip checking and writing run on one blocking thread per download,
+//! fed batches of about a MiB through a byte-bounded queue, so the async task
+//! only moves chunks and the network and the disk work at the same time.
 //!
 //! `download_to_part` is the same with a part file of a fixed name that a
 //! killed process leaves behind, so a later call resumes it (the collect
@@ -334,17 +334,12 @@ where
     let part = temp_path.to_path_buf();
     // Declared after `temp_path`, so dropped first: the workers are told to stop
     // before the temporary file is removed.
-    let pipeline = Pipeline::start(
+    let mut pipeline = Pipeline::start(
         writer,
         gzip,
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
-    )
-    .map_err(|source| Error::Io {
-        action: "starting the writer thread for",
-        path: part.clone(),
-        source,
-    })?;
+    );
 
     let mut reporter = Reporter::new(progress);
     let mut written: u64 = on_disk;
@@ -427,7 +422,7 @@ where
                 };
                 let end = pump(
                     response.into_inner_stream(),
-                    &pipeline,
+                    &mut pipeline,
                     &mut written,
                     limits,
                     |bytes, now| reporter.tick(bytes, now),

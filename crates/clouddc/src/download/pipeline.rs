@@ -1,11 +1,20 @@
-//! The stage pipeline: the async task hands the body's chunks to worker
-//! threads, one per [`Stage`], through queues bounded in bytes.
+//! The stage pipeline: the async task gathers the body's chunks into batches
+//! and hands each batch to one worker thread that runs every [`Stage`] over it,
+//! through a queue bounded in bytes.
+//!
+//! One thread, not one per stage, and batches, not chunks: on two cores the
+//! simulator or the network stack holds one of them, so a second worker buys no
+//! parallelism, and every handoff is a futex wake on each side. A batch is cut
+//! at [`BATCH_BYTES`], or earlier when the byte budget is used up, so a
+//! download never waits for budget while holding bytes it has not handed over
+//! (which, with the process's budget shared by many downloads, could wait
+//! forever). Within a batch each chunk goes through every stage in turn while
+//! it is still in the CPU's cache.
 //!
 //! The pipeline takes its stages ready-made; what they do with the bytes (write,
-//! hash, check) is theirs. It owns only the threads, the queues, the byte
+//! hash, check) is theirs. It owns only the thread, the queue, the byte
 //! budgets and the rule for which of two failures to report.
 
-use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +27,10 @@ use crate::Error;
 
 /// The unit of a [`Budget`]: a chunk takes one permit per started KiB.
 const PERMIT_BYTES: usize = 1024;
+
+/// How many body bytes are gathered before they are handed to the worker: a
+/// few of the transport's reads, so a GiB costs about a thousand handoffs.
+pub(super) const BATCH_BYTES: usize = 1 << 20;
 
 /// A number of body bytes that may be queued at once, shared by every chunk
 /// drawn from it. Cloning shares it.
@@ -39,6 +52,10 @@ impl Budget {
         }
     }
 
+    fn try_take(&self, permits: u32) -> Option<OwnedSemaphorePermit> {
+        self.semaphore.clone().try_acquire_many_owned(permits).ok()
+    }
+
     async fn take(&self, permits: u32) -> Result<OwnedSemaphorePermit, ()> {
         self.semaphore
             .clone()
@@ -48,25 +65,43 @@ impl Budget {
     }
 }
 
-/// A body chunk, holding its share of the in-flight budget until every worker
-/// is done with it.
-struct Chunk {
-    data: Bytes,
-    _permit: OwnedSemaphorePermit,
-    _process_permit: OwnedSemaphorePermit,
+/// Body chunks in order, holding their share of both budgets until the worker
+/// is done with them.
+#[derive(Default)]
+struct Batch {
+    chunks: Vec<Bytes>,
+    bytes: usize,
+    permits: Option<OwnedSemaphorePermit>,
+    process_permits: Option<OwnedSemaphorePermit>,
 }
 
-/// What the async task tells a worker.
+impl Batch {
+    fn push(&mut self, data: Bytes, permit: OwnedSemaphorePermit, process: OwnedSemaphorePermit) {
+        self.bytes += data.len();
+        self.chunks.push(data);
+        merge(&mut self.permits, permit);
+        merge(&mut self.process_permits, process);
+    }
+}
+
+fn merge(into: &mut Option<OwnedSemaphorePermit>, permit: OwnedSemaphorePermit) {
+    match into {
+        Some(held) => held.merge(permit),
+        None => *into = Some(permit),
+    }
+}
+
+/// What the async task tells the worker.
 enum Message {
     /// The next bytes of the archive.
-    Data(Arc<Chunk>),
+    Data(Batch),
     /// Forget everything: the archive starts again from byte 0.
     Restart,
     /// The archive is complete: finish and report.
     Finish,
 }
 
-/// The async side of one worker thread.
+/// The async side of the worker thread.
 struct Worker<T> {
     tx: Option<mpsc::UnboundedSender<Message>>,
     result: oneshot::Receiver<Result<T, StageError>>,
@@ -95,35 +130,74 @@ impl<T> Worker<T> {
     }
 }
 
-/// Runs `stage` on a thread of its own until it finishes, fails or is aborted.
-fn spawn_stage<S: Stage>(mut stage: S, abort: Arc<AtomicBool>) -> io::Result<Worker<S::Output>> {
+/// The stages of one download, run in turn over each chunk.
+struct Stages<W, C> {
+    writer: W,
+    checker: Option<C>,
+}
+
+impl<W: Stage, C: Stage<Output = ()>> Stages<W, C> {
+    fn feed(&mut self, batch: &Batch) -> Result<(), StageError> {
+        for chunk in &batch.chunks {
+            // The writer first: of two failures on the same bytes, a write
+            // error is the real one.
+            self.writer.feed(chunk)?;
+            if let Some(checker) = &mut self.checker {
+                checker.feed(chunk)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<(), StageError> {
+        if let Some(checker) = &mut self.checker {
+            checker.restart()?;
+        }
+        self.writer.restart()
+    }
+
+    /// The checker's verdict first: a doomed file is spared the writer's fsync.
+    fn finish(self) -> Result<W::Output, StageError> {
+        if let Some(checker) = self.checker {
+            checker.finish()?;
+        }
+        self.writer.finish()
+    }
+}
+
+/// Runs `stages` on a blocking thread until they finish, fail or are aborted.
+fn spawn_worker<W, C>(mut stages: Stages<W, C>, abort: Arc<AtomicBool>) -> Worker<W::Output>
+where
+    W: Stage,
+    C: Stage<Output = ()>,
+{
     // Unbounded in messages, bounded in bytes by the budgets of `Pipeline`.
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let (done_tx, done_rx) = oneshot::channel();
-    std::thread::Builder::new()
-        .name(S::THREAD_NAME.to_string())
-        .spawn(move || {
-            let result = (|| {
-                while let Some(message) = rx.blocking_recv() {
-                    if abort.load(Ordering::Relaxed) {
-                        return Err(StageError::Aborted);
-                    }
-                    match message {
-                        Message::Data(chunk) => stage.feed(&chunk.data)?,
-                        Message::Restart => stage.restart()?,
-                        Message::Finish => return stage.finish(),
-                    }
+    // A thread of tokio's blocking pool, not one of its own: a fleet runs
+    // thousands of downloads, and the pool's threads are reused.
+    tokio::task::spawn_blocking(move || {
+        let result = (|| {
+            while let Some(message) = rx.blocking_recv() {
+                if abort.load(Ordering::Relaxed) {
+                    return Err(StageError::Aborted);
                 }
-                Err(StageError::Aborted)
-            })();
-            // Release queued chunks (and their budget) before reporting.
-            drop(rx);
-            let _ = done_tx.send(result);
-        })?;
-    Ok(Worker {
+                match message {
+                    Message::Data(batch) => stages.feed(&batch)?,
+                    Message::Restart => stages.restart()?,
+                    Message::Finish => return stages.finish(),
+                }
+            }
+            Err(StageError::Aborted)
+        })();
+        // Release queued batches (and their budget) before reporting.
+        drop(rx);
+        let _ = done_tx.send(result);
+    });
+    Worker {
         tx: Some(tx),
         result: done_rx,
-    })
+    }
 }
 
 /// Sets the abort flag when dropped, i.e. when the download future is dropped
@@ -136,18 +210,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The writer and, optionally, a checker, each on its own thread, fed the same
+/// The writer and, optionally, a checker, on one worker thread, fed the same
 /// chunks. `T` is what the writer reports.
 pub(super) struct Pipeline<T> {
     budget: Budget,
     process_budget: Budget,
-    writer: Worker<T>,
-    checker: Option<Worker<()>>,
+    /// Chunks received but not yet handed to the worker.
+    pending: Batch,
+    worker: Worker<T>,
     abort: AbortOnDrop,
 }
 
 impl<T: Send + 'static> Pipeline<T> {
-    /// Starts a thread for `writer` and one for `checker`. A chunk holds its
+    /// Starts the worker for `writer` and `checker`. A chunk holds its
     /// size of both `budget` (this download's) and `process_budget` (shared by
     /// every download of the process) until every stage is done with it.
     pub(super) fn start<W, C>(
@@ -155,94 +230,82 @@ impl<T: Send + 'static> Pipeline<T> {
         checker: Option<C>,
         budget: Budget,
         process_budget: Budget,
-    ) -> io::Result<Self>
+    ) -> Self
     where
         W: Stage<Output = T>,
         C: Stage<Output = ()>,
     {
         let abort = Arc::new(AtomicBool::new(false));
-        let writer = spawn_stage(writer, abort.clone())?;
-        let checker = match checker {
-            Some(checker) => Some(spawn_stage(checker, abort.clone())?),
-            None => None,
-        };
-        Ok(Self {
+        let worker = spawn_worker(Stages { writer, checker }, abort.clone());
+        Self {
             budget,
             process_budget,
-            writer,
-            checker,
+            pending: Batch::default(),
+            worker,
             abort: AbortOnDrop(abort),
-        })
+        }
     }
 
-    /// Queues a chunk for every worker, waiting while the budget is used up.
-    pub(super) async fn send(&self, data: Bytes) -> Result<(), ()> {
+    /// Queues a chunk for the worker, waiting while the budget is used up.
+    pub(super) async fn send(&mut self, data: Bytes) -> Result<(), ()> {
         // A chunk larger than a budget takes all of it rather than wait forever.
         let permits = u32::try_from(data.len().div_ceil(PERMIT_BYTES))
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget.permits.min(self.process_budget.permits));
         // This download's budget first, so that one download never holds more
-        // than its share of the process's.
-        let permit = self.budget.take(permits).await?;
-        let process_permit = self.process_budget.take(permits).await?;
-        let chunk = Arc::new(Chunk {
-            data,
-            _permit: permit,
-            _process_permit: process_permit,
-        });
-        if let Some(checker) = &self.checker {
-            checker.send(Message::Data(chunk.clone()))?;
-        }
-        self.writer.send(Message::Data(chunk))
-    }
-
-    /// Tells every worker the archive starts again from byte 0.
-    pub(super) fn restart(&self) -> Result<(), ()> {
-        if let Some(checker) = &self.checker {
-            checker.send(Message::Restart)?;
-        }
-        self.writer.send(Message::Restart)
-    }
-
-    /// Ends the archive and collects what the workers found.
-    pub(super) async fn finish(mut self) -> Result<T, StageError> {
-        self.writer.close(Some(Message::Finish));
-        if let Some(checker) = &mut self.checker {
-            checker.close(Some(Message::Finish));
-        }
-        let checked = match self.checker {
-            Some(checker) => checker.result().await,
-            None => Ok(()),
+        // than its share of the process's. Before waiting for either, the
+        // gathered chunks go to the worker: only it gives budget back.
+        let permit = match self.budget.try_take(permits) {
+            Some(permit) => permit,
+            None => {
+                self.flush()?;
+                self.budget.take(permits).await?
+            }
         };
-        if checked.is_err() {
-            // The file is doomed: spare the writer its fsync where still possible.
-            self.abort.0.store(true, Ordering::Relaxed);
+        let process_permit = match self.process_budget.try_take(permits) {
+            Some(permit) => permit,
+            None => {
+                self.flush()?;
+                self.process_budget.take(permits).await?
+            }
+        };
+        self.pending.push(data, permit, process_permit);
+        if self.pending.bytes >= BATCH_BYTES {
+            self.flush()?;
         }
-        let written = self.writer.result().await;
-        match (written, checked) {
-            (Ok(written), Ok(())) => Ok(written),
-            (Err(w), Err(c)) => Err(if c.rank() > w.rank() { c } else { w }),
-            (Err(e), Ok(())) | (Ok(_), Err(e)) => Err(e),
-        }
+        Ok(())
     }
 
-    /// After a worker stopped: stops the others and says why it stopped.
+    /// Hands the gathered chunks to the worker.
+    fn flush(&mut self) -> Result<(), ()> {
+        if self.pending.chunks.is_empty() {
+            return Ok(());
+        }
+        self.worker
+            .send(Message::Data(std::mem::take(&mut self.pending)))
+    }
+
+    /// Tells every stage the archive starts again from byte 0.
+    pub(super) fn restart(&mut self) -> Result<(), ()> {
+        // Gathered chunks of the abandoned body are forgotten with it.
+        self.pending = Batch::default();
+        self.worker.send(Message::Restart)
+    }
+
+    /// Ends the archive and collects what the stages found.
+    pub(super) async fn finish(mut self) -> Result<T, StageError> {
+        if self.flush().is_err() {
+            return self.worker.result().await.and(Err(StageError::Lost));
+        }
+        self.worker.close(Some(Message::Finish));
+        self.worker.result().await
+    }
+
+    /// After the worker stopped: says why it stopped.
     pub(super) async fn fail(mut self, part: &Path) -> Error {
         self.abort.0.store(true, Ordering::Relaxed);
-        self.writer.close(None);
-        if let Some(checker) = &mut self.checker {
-            checker.close(None);
-        }
-        let checked = match self.checker {
-            Some(checker) => checker.result().await.err(),
-            None => None,
-        };
-        let written = self.writer.result().await.err();
-        let worst = [checked, written]
-            .into_iter()
-            .flatten()
-            .max_by_key(StageError::rank)
-            .unwrap_or(StageError::Lost);
-        worst.into_error(part)
+        self.worker.close(None);
+        let stopped = self.worker.result().await.err();
+        stopped.unwrap_or(StageError::Lost).into_error(part)
     }
 }

@@ -1,6 +1,6 @@
-//! What the download's worker threads have in common: a [`Stage`] consumes the
-//! archive's bytes on a thread of its own and says why it stopped with a
-//! [`StageError`].
+//! What the download's consumers have in common: a [`Stage`] consumes the
+//! archive's bytes on the download's worker thread and says why it stopped
+//! with a [`StageError`].
 
 use std::io;
 use std::path::Path;
@@ -48,22 +48,11 @@ impl StageError {
             },
         }
     }
-
-    /// Which of two errors to report: a real one over a consequence.
-    pub(super) fn rank(&self) -> u8 {
-        match self {
-            StageError::Io { .. } => 3,
-            StageError::Corrupt(_) => 2,
-            StageError::Lost => 1,
-            StageError::Aborted => 0,
-        }
-    }
 }
 
-/// One consumer of the archive's bytes, run on its own thread.
+/// One consumer of the archive's bytes, run on the download's worker thread
+/// (beside the others, chunk by chunk).
 pub(super) trait Stage: Send + 'static {
-    /// The name of the stage's thread, as `top` and debuggers show it.
-    const THREAD_NAME: &'static str;
     /// What the stage reports once the archive is complete.
     type Output: Send + 'static;
     /// Takes the next bytes of the archive, in order.

@@ -93,7 +93,6 @@ fn start_writeback(file: &File, from: u64, to: u64) {
 fn start_writeback(_file: &File, _from: u64, _to: u64) {}
 
 impl Stage for FileWriter {
-    const THREAD_NAME: &'static str = "clouddc-writer";
     type Output = Written;
 
     fn feed(&mut self, data: &[u8]) -> Result<(), StageError> {
