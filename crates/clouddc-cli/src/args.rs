@@ -195,10 +195,10 @@ pub struct CollectArgs {
     /// Where the archives go
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
-    /// How many export calls run at once (waiting holds no slot)
+    /// How many export and status requests are in flight at once (the wait between polls holds no slot)
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
     pub concurrency: usize,
-    /// How many downloads run at once [default: 16, and never more than --concurrency]
+    /// How many downloads run at once; raise it on a high-latency link with small archives [default: 16, and never more than --concurrency]
     #[arg(long, value_name = "N", value_parser = parse_concurrency)]
     pub max_downloads: Option<usize>,
     /// How long each server's export may take to finish on the server, e.g. 90s, 15m, 1h

@@ -18,9 +18,10 @@ use crate::waiter::{WaitOptions, WaitProgress};
 use crate::{Error, PathId};
 
 /// How many servers may be between their export call and their download at once:
-/// waiting is cheap, but each waiting server is state, so a 100,000-server list is
-/// worked through in windows of this size.
-pub const MAX_SERVERS_IN_FLIGHT: usize = 4096;
+/// waiting is cheap (about a KiB of state a server), but not free, so a
+/// 100,000-server list is worked through in windows of this size. A fleet of
+/// 10,000 fits in one window, so all its exports run at the same time.
+pub const MAX_SERVERS_IN_FLIGHT: usize = 16_384;
 
 /// The default of [`CollectOptions::max_downloads`]: on loopback, 16 streams
 /// moved 1,000 archives of 1 MiB as fast as 256 did, in a quarter of the memory
@@ -36,9 +37,11 @@ const EXPORT_REATTEMPT_BACKOFF: Duration = Duration::from_millis(400);
 pub struct CollectOptions {
     /// Where the archives go.
     pub output_dir: PathBuf,
-    /// How many export calls run at once, and the most downloads that do.
-    /// Waiting for an export holds no slot: a fleet's exports all run on their
-    /// servers at the same time while the calls and transfers stay bounded.
+    /// How many export and status calls are in flight at once, and the most
+    /// downloads that run. The time between two polls holds no slot: a fleet's
+    /// exports all run on their servers at the same time while the calls (and
+    /// the connections and file descriptors they take) and transfers stay
+    /// bounded.
     pub concurrency: usize,
     /// How many downloads run at once (never more than `concurrency`). Each
     /// transfer costs a connection's buffers and two worker threads, and a
@@ -124,13 +127,15 @@ pub type EventSink = Arc<dyn Fn(CollectEvent) + Send + Sync>;
 
 /// The bounds of one collection.
 struct Slots {
-    exports: Semaphore,
+    /// Export and status calls in flight.
+    calls: Semaphore,
     downloads: Semaphore,
 }
 
 impl Client {
     /// Runs export, wait and download for every server, yielding each server's
-    /// outcome as it finishes. At most `options.concurrency` export calls and
+    /// outcome as it finishes. At most `options.concurrency` export and status
+    /// calls and
     /// `min(options.concurrency, options.max_downloads)` downloads run at once;
     /// at most [`MAX_SERVERS_IN_FLIGHT`] servers are
     /// between export and download. Dropping the stream cancels the work in
@@ -144,7 +149,7 @@ impl Client {
         let client = self.clone();
         let concurrency = options.concurrency.max(1);
         let slots = Slots {
-            exports: Semaphore::new(concurrency),
+            calls: Semaphore::new(concurrency),
             downloads: Semaphore::new(options.max_downloads.clamp(1, concurrency)),
         };
         let slots = Arc::new(slots);
@@ -240,8 +245,15 @@ impl Client {
         if let Some(export_id) = saved {
             let polled = match id_argument("export_id", export_id.as_str()) {
                 Ok(export) => {
-                    self.wait_checked(&server_id, &export, None, &options.wait, &on_wait)
-                        .await
+                    Box::pin(self.wait_checked(
+                        &server_id,
+                        &export,
+                        None,
+                        &options.wait,
+                        &on_wait,
+                        Some(&slots.calls),
+                    ))
+                    .await
                 }
                 Err(error) => Err(error),
             };
@@ -261,10 +273,9 @@ impl Client {
                     server: server.clone(),
                 });
                 // The semaphore is never closed, so acquiring cannot fail.
-                let slot = slots.exports.acquire().await.ok();
-                let exported = self
-                    .export_with_attempts(&server_id, options.export_attempts)
-                    .await;
+                let slot = slots.calls.acquire().await.ok();
+                let exported =
+                    Box::pin(self.export_with_attempts(&server_id, options.export_attempts)).await;
                 drop(slot);
                 let task = match exported {
                     Ok(task) => task,
@@ -273,10 +284,16 @@ impl Client {
                 let export_id = task.export_id.clone();
                 recorder.exported(&export_id);
                 let waited = match id_argument("export_id", export_id.as_str()) {
-                    Ok(export) => self
-                        .wait_checked(&server_id, &export, Some(task), &options.wait, &on_wait)
-                        .await
-                        .map(drop),
+                    Ok(export) => Box::pin(self.wait_checked(
+                        &server_id,
+                        &export,
+                        Some(task),
+                        &options.wait,
+                        &on_wait,
+                        Some(&slots.calls),
+                    ))
+                    .await
+                    .map(drop),
                     Err(error) => Err(error),
                 };
                 (export_id, waited)
@@ -285,7 +302,9 @@ impl Client {
         if let Err(error) = waited {
             return failed(Some(export_id), error);
         }
-        let result = async {
+        // Boxed, as the waits above: a server's future is as large as its
+        // largest state, and thousands of servers wait while few download.
+        let result = Box::pin(async {
             let export = id_argument("export_id", export_id.as_str())?;
             let on_bytes = |progress: DownloadProgress| {
                 emit(CollectEvent::Downloading {
@@ -332,7 +351,7 @@ impl Client {
                 },
             )
             .await
-        }
+        })
         .await;
         ServerOutcome {
             server,
@@ -425,6 +444,22 @@ mod tests {
         let task = client(&url).export_with_attempts(&server, 3).await;
         assert_eq!(task.expect("created").export_id, "e-1");
         assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_server_between_its_calls_is_small() {
+        // Thousands of servers wait for their exports at once; each holds
+        // its future, which would be as large as a download's state were the
+        // download and the waits not boxed (8.8 KB before they were).
+        let client = client("http://127.0.0.1:1");
+        let options = CollectOptions::default();
+        let slots = Slots {
+            calls: Semaphore::new(1),
+            downloads: Semaphore::new(1),
+        };
+        let future = client.collect_one("srv-1".into(), &options, &slots, None);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 2048, "a server's future takes {size} bytes");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 //! geometrically.
 
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use tokio::time::Instant;
 
@@ -137,12 +138,13 @@ impl Client {
     ) -> Result<ExportTask, Error> {
         let server = id_argument("server", server)?;
         let export_id = id_argument("export_id", export_id)?;
-        self.wait_checked(&server, &export_id, initial, options, progress)
+        self.wait_checked(&server, &export_id, initial, options, progress, None)
             .await
     }
 
     /// [`Client::wait_for_export`] for ids checked where they entered: no poll
-    /// checks them again.
+    /// checks them again. Each status call holds one of `calls`, when given,
+    /// while it is in flight; the sleeps between them hold none.
     pub(crate) async fn wait_checked(
         &self,
         server: &PathId,
@@ -150,6 +152,7 @@ impl Client {
         initial: Option<ExportTask>,
         options: &WaitOptions,
         progress: &(dyn Fn(&WaitProgress) + Send + Sync),
+        calls: Option<&Semaphore>,
     ) -> Result<ExportTask, Error> {
         let started = Instant::now();
         let mut pacer = Pacer::new(options.clone());
@@ -191,7 +194,14 @@ impl Client {
             // answers would otherwise hold the wait for the transport's read
             // timeout times the retry attempts.
             let remaining = options.deadline.saturating_sub(started.elapsed());
-            let status = tokio::time::timeout(remaining, self.status_checked(server, export_id));
+            let status = tokio::time::timeout(remaining, async {
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _call = match calls {
+                    Some(calls) => calls.acquire().await.ok(),
+                    None => None,
+                };
+                self.status_checked(server, export_id).await
+            });
             task = Some(match status.await {
                 Ok(result) => result?,
                 Err(_) => {
