@@ -26,11 +26,8 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         ));
     }
     let selected = if args.all {
-        let ids = select::servers(client, &args.filters)
-            .await?
-            .into_iter()
-            .map(|server| server.id);
-        usable_ids(ids, context)
+        let ids = select::server_ids(client, &args.filters).await?;
+        usable_ids(ids.into_iter(), context)
     } else {
         Vec::new()
     };
