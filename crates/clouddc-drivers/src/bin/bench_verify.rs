@@ -77,7 +77,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    clouddc_tests::bench_support::main("bench_verify", parse_args, |args| async move {
+    clouddc_drivers::bench_support::main("bench_verify", parse_args, |args| async move {
         match args {
             Args::Make { file, mib } => make(&file, mib),
             Args::Run { file, dir, runs } => run(&file, &dir, runs).await,

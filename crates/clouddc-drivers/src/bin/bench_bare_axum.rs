@@ -57,7 +57,7 @@ async fn serve(addr: SocketAddr, body: Body) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    clouddc_tests::bench_support::main("bench_bare_axum", parse_args, |(addr, body)| {
+    clouddc_drivers::bench_support::main("bench_bare_axum", parse_args, |(addr, body)| {
         serve(addr, body)
     })
 }

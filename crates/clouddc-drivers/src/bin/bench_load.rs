@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clouddc_tests::bench_support::quantile_ms;
+use clouddc_drivers::bench_support::quantile_ms;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::task::JoinSet;
 
@@ -190,5 +190,5 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    clouddc_tests::bench_support::main("bench_load", parse_args, run)
+    clouddc_drivers::bench_support::main("bench_load", parse_args, run)
 }

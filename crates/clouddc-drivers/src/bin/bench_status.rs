@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clouddc_tests::bench_support::quantile_ms;
+use clouddc_drivers::bench_support::quantile_ms;
 use tokio::task::JoinSet;
 
 /// Calls per client per sequential round, and per in-flight task per round.
@@ -348,5 +348,5 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    clouddc_tests::bench_support::main("bench_status", parse_args, run)
+    clouddc_drivers::bench_support::main("bench_status", parse_args, run)
 }
