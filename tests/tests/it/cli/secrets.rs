@@ -2,13 +2,13 @@
 //! given as flags and as environment variables, succeeding and failing; stdout
 //! and stderr are scanned for the sentinels.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli_support::{Auth, RunResult, Sim, SimOptions, clouddc, run_command};
+use cli::{Auth, RunResult, Sim, SimOptions, clouddc, run_command};
 
 const SENTINEL_TOKEN: &str = "sentinel-token-5f1c9e0b";
 const SENTINEL_SK: &str = "sentinel-sk-8d2a47c3";
@@ -63,7 +63,7 @@ fn export_id(sim: &Sim) -> String {
     command.args(["--format", "json", "logs", "export", "srv-0001"]);
     let result = run_command(command);
     assert_eq!(result.code, 0, "{result}");
-    cli_support::json(&result.stdout)["export_id"]
+    cli::json(&result.stdout)["export_id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -92,7 +92,7 @@ fn token_as_flag_and_as_environment_variable() {
             let mut command = clouddc([verbosity]);
             command
                 .env("CLOUDDC_ENDPOINT", sim.url())
-                .env("HUAWEICLOUD_SDK_PROJECT_ID", cli_support::PROJECT)
+                .env("HUAWEICLOUD_SDK_PROJECT_ID", cli::PROJECT)
                 .env("CLOUDDC_AUTH_TOKEN", SENTINEL_TOKEN)
                 .args(&args);
             let result = scan(&label, command);
@@ -123,7 +123,7 @@ fn ak_sk_as_flags_and_as_environment_variables() {
         let mut command = clouddc(["-vv"]);
         command
             .env("CLOUDDC_ENDPOINT", sim.url())
-            .env("HUAWEICLOUD_SDK_PROJECT_ID", cli_support::PROJECT)
+            .env("HUAWEICLOUD_SDK_PROJECT_ID", cli::PROJECT)
             .env("HUAWEICLOUD_SDK_AK", AK)
             .env("HUAWEICLOUD_SDK_SK", SENTINEL_SK)
             .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", SENTINEL_SECURITY_TOKEN)
@@ -146,7 +146,7 @@ fn failures_never_echo_the_credentials() {
             "--endpoint",
             &sim.url(),
             "--project-id",
-            cli_support::PROJECT,
+            cli::PROJECT,
             "--token",
             SENTINEL_TOKEN,
         ],
@@ -155,7 +155,7 @@ fn failures_never_echo_the_credentials() {
             "--endpoint",
             &sim.url(),
             "--project-id",
-            cli_support::PROJECT,
+            cli::PROJECT,
             "--ak",
             AK,
             "--sk",
@@ -166,7 +166,7 @@ fn failures_never_echo_the_credentials() {
             "--endpoint",
             "http://127.0.0.1:9",
             "--project-id",
-            cli_support::PROJECT,
+            cli::PROJECT,
             "--token",
             SENTINEL_TOKEN,
         ],
@@ -221,7 +221,7 @@ fn failures_never_echo_the_credentials() {
 
 #[test]
 fn the_sim_command_never_prints_its_secrets() {
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args([
             "-vv",
             "sim",
@@ -240,12 +240,12 @@ fn the_sim_command_never_prints_its_secrets() {
             "--archive-bytes",
             "4096",
         ])
-        .args(["--project-id", cli_support::PROJECT])
+        .args(["--project-id", cli::PROJECT])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     let mut stdout = child.stdout.take().unwrap();
     // Drained all along: a full pipe would stall the simulator's logging.
     let mut stderr = child.stderr.take().unwrap();
@@ -272,7 +272,7 @@ fn the_sim_command_never_prints_its_secrets() {
         &["--token", "wrong-token"],
         &["--ak", AK, "--sk", "wrong-sk"],
     ] {
-        let mut command = clouddc(["--endpoint", &url, "--project-id", cli_support::PROJECT]);
+        let mut command = clouddc(["--endpoint", &url, "--project-id", cli::PROJECT]);
         command
             .args(credentials)
             .args(["-vv", "logs", "collect", "srv-0001", "-o"])

@@ -7,7 +7,7 @@
 //! Bounded: each run has a watchdog, the whole test a time budget and a cap on
 //! runs. It prints its figures (kills, runs, exports, bytes served again).
 
-mod cli_support;
+use crate::support::cli;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_support::{PROJECT, binary, sha256_hex};
+use cli::{PROJECT, binary, sha256_hex};
 
 const SERVERS: usize = 200;
 const KILLS: usize = 20;
@@ -91,7 +91,7 @@ fn stop_sim(
 fn start_collect(url: &str, dir: &Path, servers: &Path, logs: &Path, run: usize) -> Child {
     let file = |name: &str| std::fs::File::create(logs.join(format!("{run}.{name}"))).unwrap();
     let mut command = Command::new(binary());
-    for name in cli_support::ENV_VARS {
+    for name in cli::ENV_VARS {
         command.env_remove(name);
     }
     command
@@ -173,7 +173,7 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
         "only {kills} kills landed before a run finished"
     );
     let out = std::fs::read_to_string(logs.join(format!("{final_run}.out"))).unwrap();
-    let document = cli_support::json(&out);
+    let document = cli::json(&out);
     let results = document["results"].as_array().expect("results");
     assert_eq!(results.len(), SERVERS);
     let mut resumed = 0;

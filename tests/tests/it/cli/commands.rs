@@ -1,12 +1,12 @@
 //! Every command against the simulator, in each dialect, with a token and with
 //! AK/SK; `--simulate`; and `clouddc sim` as a process.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use cli_support::{Auth, DIALECTS, Sim, SimOptions, json, run};
+use cli::{Auth, DIALECTS, Sim, SimOptions, json, run};
 
 fn sim(dialect: &str, auth: Auth) -> Sim {
     Sim::start(SimOptions {
@@ -116,10 +116,10 @@ fn single_commands(sim: &Sim, label: &str) {
     let bytes = std::fs::read(record["path"].as_str().unwrap()).unwrap();
     assert_eq!(bytes.len() as u64, record["bytes"], "{label}");
     assert!(
-        cli_support::is_archive_size(bytes.len() as u64, 32 * 1024),
+        cli::is_archive_size(bytes.len() as u64, 32 * 1024),
         "{label}: {record}"
     );
-    assert_eq!(cli_support::sha256_hex(&bytes), record["sha256"], "{label}");
+    assert_eq!(cli::sha256_hex(&bytes), record["sha256"], "{label}");
 
     // A download of an export that does not exist fails with exit 1.
     let result = run(&args(
@@ -166,7 +166,7 @@ fn collect(sim: &Sim, label: &str) {
 #[test]
 fn every_command_in_every_dialect_with_a_token() {
     for dialect in DIALECTS {
-        let sim = sim(dialect, Auth::Token(cli_support::TOKEN.into()));
+        let sim = sim(dialect, Auth::Token(cli::TOKEN.into()));
         single_commands(&sim, dialect);
         collect(&sim, dialect);
     }
@@ -186,12 +186,12 @@ fn every_command_in_every_dialect_with_ak_sk() {
 
 #[test]
 fn wrong_credentials_fail_with_exit_1_and_the_services_answer() {
-    let sim = sim("documented", Auth::Token(cli_support::TOKEN.into()));
+    let sim = sim("documented", Auth::Token(cli::TOKEN.into()));
     let mut args = vec![
         "--endpoint".to_string(),
         sim.url(),
         "--project-id".into(),
-        cli_support::PROJECT.into(),
+        cli::PROJECT.into(),
     ];
     args.extend(["--token", "not-the-token", "logs", "export", "srv-0001"].map(String::from));
     let result = run(&args);
@@ -252,7 +252,7 @@ fn simulate_runs_the_main_job_in_process() {
 
 #[test]
 fn sim_command_announces_its_real_port_and_serves() {
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args([
             "sim",
             "--addr",
@@ -266,13 +266,13 @@ fn sim_command_announces_its_real_port_and_serves() {
             "--archive-bytes",
             "4096",
             "--project-id",
-            cli_support::PROJECT,
+            cli::PROJECT,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -286,7 +286,7 @@ fn sim_command_announces_its_real_port_and_serves() {
             "--endpoint",
             url,
             "--project-id",
-            cli_support::PROJECT,
+            cli::PROJECT,
             "--token",
             "t-sim",
             "--format",
@@ -331,13 +331,13 @@ fn sim_command_announces_its_real_port_and_serves() {
 
 #[test]
 fn sim_command_stops_on_sigterm_too() {
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args(["sim", "--addr", "127.0.0.1:0", "--token", "t-sim"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();

@@ -1,11 +1,11 @@
 //! The inventory from the command line: `servers list/show`, and `logs collect
 //! --all` with its filters, checked against the simulator's own inventory.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cli_support::{Sim, SimOptions, files_but_the_journal, json, run};
+use cli::{Sim, SimOptions, files_but_the_journal, json, run};
 use clouddc::HealthState;
 use clouddc_sim::inventory_wire::PhysicalServer;
 use serde_json::Value;

@@ -1,12 +1,12 @@
 //! The help texts of `clouddc`, as snapshots: a change to a flag shows in review.
 
-mod cli_support;
+use crate::support::cli;
 
-use cli_support::clouddc;
+use cli::clouddc;
 
 fn help(args: &[&str]) -> String {
     let output = clouddc(args)
-        .timeout(cli_support::RUN_LIMIT)
+        .timeout(cli::RUN_LIMIT)
         .output()
         .expect("clouddc runs");
     assert!(output.status.success(), "{args:?}: {output:?}");
@@ -61,7 +61,7 @@ fn help_never_shows_environment_values() {
         .env("HUAWEICLOUD_SDK_SK", "sentinel-help-sk")
         .env("HUAWEICLOUD_SDK_AK", "sentinel-help-ak")
         .env("CLOUDDC_ENDPOINT", "http://sentinel-help-endpoint")
-        .timeout(cli_support::RUN_LIMIT)
+        .timeout(cli::RUN_LIMIT)
         .output()
         .expect("clouddc runs");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -73,7 +73,7 @@ fn help_never_shows_environment_values() {
 fn completions_for_every_shell() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let output = clouddc(["completions", shell])
-            .timeout(cli_support::RUN_LIMIT)
+            .timeout(cli::RUN_LIMIT)
             .output()
             .expect("clouddc runs");
         assert!(output.status.success(), "{shell}: {output:?}");

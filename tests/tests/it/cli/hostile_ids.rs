@@ -2,9 +2,9 @@
 //! sent, that server fails with a reason, the others still arrive, and nothing
 //! lands outside the output directory.
 
-mod cli_support;
+use crate::support::cli;
 
-use cli_support::{Sim, SimOptions, json, run};
+use cli::{Sim, SimOptions, json, run};
 
 #[test]
 fn hostile_server_ids_fail_alone_and_write_nothing_outside_the_directory() {

@@ -1,12 +1,12 @@
 //! A fleet of 200 servers against a faulty simulator: every archive arrives,
 //! complete and with the simulator's SHA-256, in bounded time.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use cli_support::{Sim, SimOptions, json, run};
+use cli::{Sim, SimOptions, json, run};
 
 const SERVERS: usize = 200;
 /// Generous for 2 cores and a debug build (it takes about 5 s); a hang fails
@@ -52,13 +52,13 @@ fn two_hundred_servers_through_faults() {
         let export_id = r["export_id"].as_str().unwrap();
         assert_eq!(r["sha256"], sim.expected_sha256(server, export_id), "{r}");
         let bytes = r["bytes"].as_u64().unwrap();
-        assert!(cli_support::is_archive_size(bytes, 16 * 1024), "{r}");
+        assert!(cli::is_archive_size(bytes, 16 * 1024), "{r}");
         let path = r["path"].as_str().unwrap();
         assert!(paths.insert(path.to_string()), "two servers wrote {path}");
         let content = std::fs::read(path).unwrap();
         assert_eq!(content.len() as u64, bytes, "{r}");
         assert_eq!(
-            cli_support::sha256_hex(&content),
+            cli::sha256_hex(&content),
             r["sha256"].as_str().unwrap()
         );
     }

@@ -1,8 +1,8 @@
 //! Usage and configuration errors: exit status 2 and one line saying what to set.
 
-mod cli_support;
+use crate::support::cli;
 
-use cli_support::clouddc;
+use cli::clouddc;
 
 /// Runs clouddc and returns (status, stdout, stderr).
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
@@ -11,7 +11,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         command.env(name, value);
     }
     let output = command
-        .timeout(cli_support::RUN_LIMIT)
+        .timeout(cli::RUN_LIMIT)
         .output()
         .expect("clouddc runs");
     (

@@ -1,13 +1,13 @@
 //! `clouddc logs collect`: the JSON document, the text summary, exit statuses,
 //! the servers file, progress lines, timeouts and Ctrl-C.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cli_support::{Sim, SimOptions, clouddc, files_but_the_journal, json, run};
+use cli::{Sim, SimOptions, clouddc, files_but_the_journal, json, run};
 use serde_json::Value;
 
 fn fast() -> SimOptions {
@@ -63,7 +63,7 @@ fn json_document_shape_and_nothing_else_on_stdout() {
         assert_eq!(ok["error"], Value::Null);
         assert_eq!(ok["request_id"], Value::Null);
         let bytes = ok["bytes"].as_u64().unwrap();
-        assert!(cli_support::is_archive_size(bytes, 64 * 1024), "{ok}");
+        assert!(cli::is_archive_size(bytes, 64 * 1024), "{ok}");
         let path = std::path::Path::new(ok["path"].as_str().unwrap());
         assert!(path.starts_with(out.path()), "{ok}");
         assert_eq!(std::fs::metadata(path).unwrap().len(), bytes);
@@ -207,7 +207,7 @@ fn servers_file_from_stdin() {
     args.push(out.path().display().to_string());
     let output = clouddc(&args)
         .write_stdin("srv-0007\n# done\n")
-        .timeout(cli_support::RUN_LIMIT)
+        .timeout(cli::RUN_LIMIT)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
@@ -262,7 +262,7 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
         .map(String::from),
     );
     args.push(out.path().display().to_string());
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args(&args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -270,7 +270,7 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     // Wait until both servers are waiting for their exports.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
@@ -328,7 +328,7 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
     // `..` fails at once: one server finished before the interruption.
     args.extend(["logs", "collect", "srv-0001", "..", "-o"].map(String::from));
     args.push(out.path().display().to_string());
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args(&args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -336,7 +336,7 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
     while !seen.contains("srv-0001: downloading") {

@@ -3,9 +3,9 @@
 //! after the command, retries show, every command prints its JSON document,
 //! and defaults and messages say what is true.
 
-mod cli_support;
+use crate::support::cli;
 
-use cli_support::{PROJECT, Sim, SimOptions, TOKEN, json, run};
+use cli::{PROJECT, Sim, SimOptions, TOKEN, json, run};
 
 /// A port nothing listens on: bound, then released.
 fn dead_endpoint() -> String {

@@ -1,13 +1,13 @@
 //! `logs collect` run again on its own directory: the journal, the lock, a
 //! torn record, `--fresh`.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cli_support::{Sim, SimOptions, json, run};
+use cli::{Sim, SimOptions, json, run};
 
 fn collect_args(sim: &Sim, dir: &std::path::Path, servers: &[&str]) -> Vec<String> {
     let mut args = sim.connection_args();
@@ -136,7 +136,7 @@ fn a_second_collect_on_a_directory_in_use_exits_2_naming_the_lock() {
     let mut args = sim.connection_args();
     args.extend(["logs", "collect", "srv-0001", "-o"].map(String::from));
     args.push(dir.path().display().to_string());
-    let mut first = std::process::Command::new(cli_support::binary())
+    let mut first = std::process::Command::new(cli::binary())
         .args(&args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -144,7 +144,7 @@ fn a_second_collect_on_a_directory_in_use_exits_2_naming_the_lock() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&first);
+    let _watchdog = cli::watchdog(&first);
     let mut stderr = BufReader::new(first.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = String::new();

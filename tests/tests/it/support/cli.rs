@@ -6,7 +6,6 @@
 //! into the same target directory and profile, so the tests never run a stale
 //! binary.
 
-#![allow(dead_code)] // Each cli_* test binary uses its own part of this module.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;

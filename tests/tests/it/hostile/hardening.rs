@@ -7,7 +7,7 @@
 //! The servers are raw TCP on 127.0.0.1 (hyper will not trickle a body a byte
 //! at a time on request); every connection ends within [`CONNECTION_LIMIT`].
 
-mod cli_support;
+use crate::support::cli;
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
@@ -409,7 +409,7 @@ async fn an_answer_over_the_cap_names_the_real_url() {
 const HOSTILE_TEXT: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[31mprocessing\rFAKE";
 
 /// Runs `clouddc ARGS` against `base_url` with a token, off the runtime.
-async fn cli(base_url: &str, args: &[&str]) -> cli_support::RunResult {
+async fn cli(base_url: &str, args: &[&str]) -> cli::RunResult {
     let mut all: Vec<String> = [
         "--endpoint",
         base_url,
@@ -421,7 +421,7 @@ async fn cli(base_url: &str, args: &[&str]) -> cli_support::RunResult {
     .map(String::from)
     .to_vec();
     all.extend(args.iter().map(|a| a.to_string()));
-    tokio::task::spawn_blocking(move || cli_support::run(&all))
+    tokio::task::spawn_blocking(move || cli::run(&all))
         .await
         .unwrap()
 }
@@ -458,7 +458,7 @@ async fn service_strings_reach_the_terminal_cleaned_and_json_exact() {
         &["logs", "status", "srv-1", "e1", "--format", "json"],
     )
     .await;
-    let document = cli_support::json(&result.stdout);
+    let document = cli::json(&result.stdout);
     assert_eq!(document["status"], HOSTILE_TEXT);
     assert_eq!(document["export_id"], "e1\n2");
     assert_eq!(document["percentage"], serde_json::Value::Null);
