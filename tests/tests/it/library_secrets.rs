@@ -6,13 +6,15 @@
 //! and the in-process simulator's). `Debug`, `{:#?}`, `Display`, each error's
 //! source chain and the captured logs must not contain any sentinel.
 //!
-//! One test in this binary: the capture is process-wide, and the test sets
-//! environment variables before it starts any thread of its own.
+//! The capture is process-wide and the environment is read, so the test runs
+//! in a child process of its own ([`child`]), its environment set by the parent.
 //! (The command line is scanned by the CLI's own `cli_secrets.rs`.)
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::support::child;
 
 use clouddc::{Client, ClientBuilder, CollectOptions, DownloadOptions, Error, RetryPolicy, Secret};
 use clouddc_sim::{SimConfig, Simulator};
@@ -99,8 +101,30 @@ fn fast_retries() -> RetryPolicy {
     }
 }
 
+/// The environment `ClientBuilder::from_env` reads in the child.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("CLOUDDC_AUTH_TOKEN", SENTINEL_TOKEN),
+    ("HUAWEICLOUD_SDK_AK", AK),
+    ("HUAWEICLOUD_SDK_SK", SENTINEL_SK),
+    ("HUAWEICLOUD_SDK_SECURITY_TOKEN", SENTINEL_STS),
+    (
+        "HUAWEICLOUD_SDK_PROJECT_ID",
+        clouddc_sim::DEFAULT_PROJECT_ID,
+    ),
+    ("CLOUDDC_ENDPOINT", "http://127.0.0.1:1"),
+];
+
 #[test]
 fn no_secret_in_debug_display_errors_or_trace_logs() {
+    const NAME: &str = "no_secret_in_debug_display_errors_or_trace_logs";
+    if !child::is_child(module_path!(), NAME) {
+        let mut command = child::command(module_path!(), NAME);
+        command.envs(ENVIRONMENT.iter().copied());
+        let text = child::output(command);
+        assert!(text.contains("scanned "), "{text}");
+        assert_clean("the child's output", &text);
+        return;
+    }
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -112,19 +136,6 @@ fn no_secret_in_debug_display_errors_or_trace_logs() {
     log::set_logger(logger).expect("the only logger");
     log::set_max_level(log::LevelFilter::Trace);
 
-    // The environment, read by `ClientBuilder::from_env`.
-    // SAFETY: this binary's only test, and no thread of it has started yet.
-    unsafe {
-        std::env::set_var("CLOUDDC_AUTH_TOKEN", SENTINEL_TOKEN);
-        std::env::set_var("HUAWEICLOUD_SDK_AK", AK);
-        std::env::set_var("HUAWEICLOUD_SDK_SK", SENTINEL_SK);
-        std::env::set_var("HUAWEICLOUD_SDK_SECURITY_TOKEN", SENTINEL_STS);
-        std::env::set_var(
-            "HUAWEICLOUD_SDK_PROJECT_ID",
-            clouddc_sim::DEFAULT_PROJECT_ID,
-        );
-        std::env::set_var("CLOUDDC_ENDPOINT", "http://127.0.0.1:1");
-    }
     let from_env = ClientBuilder::from_env();
     assert_clean("from_env builder", &format!("{from_env:?} {from_env:#?}"));
     let client = from_env.build().expect("the environment is complete");

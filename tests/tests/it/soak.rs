@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::heavy;
+
 use clouddc::{
     Client, CollectOptions, DownloadOptions, RetryPolicy, ServerOutcome, TransportOptions,
     WaitOptions,
@@ -106,8 +108,19 @@ fn client(sim: &clouddc_sim::SimHandle, aksk: bool) -> Client {
     builder.build().expect("the client builds")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_archive_arrives_intact_through_injected_faults() {
+/// Alone among the heavy tests: its recoveries are bounded in time.
+#[test]
+fn every_archive_arrives_intact_through_injected_faults() {
+    let _heavy = heavy::lock();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(soak());
+}
+
+async fn soak() {
     let servers = env_number("CLOUDDC_SOAK_SERVERS", 120) as usize;
     let seed = env_number("CLOUDDC_SOAK_SEED", 8);
     assert!(servers > 0, "CLOUDDC_SOAK_SERVERS must be at least 1");

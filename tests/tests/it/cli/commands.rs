@@ -262,12 +262,7 @@ fn sim_command_announces_its_real_port_and_serves() {
             "--export-seconds",
             "1",
         ])
-        .args([
-            "--archive-bytes",
-            "4096",
-            "--project-id",
-            cli::PROJECT,
-        ])
+        .args(["--archive-bytes", "4096", "--project-id", cli::PROJECT])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

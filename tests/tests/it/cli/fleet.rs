@@ -57,10 +57,7 @@ fn two_hundred_servers_through_faults() {
         assert!(paths.insert(path.to_string()), "two servers wrote {path}");
         let content = std::fs::read(path).unwrap();
         assert_eq!(content.len() as u64, bytes, "{r}");
-        assert_eq!(
-            cli::sha256_hex(&content),
-            r["sha256"].as_str().unwrap()
-        );
+        assert_eq!(cli::sha256_hex(&content), r["sha256"].as_str().unwrap());
     }
     // The faults did strike, and were recovered from.
     let stats = sim.stats();

@@ -7,7 +7,7 @@
 //! Bounded: each run has a watchdog, the whole test a time budget and a cap on
 //! runs. It prints its figures (kills, runs, exports, bytes served again).
 
-use crate::support::cli;
+use crate::support::{cli, heavy};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -109,6 +109,7 @@ fn start_collect(url: &str, dir: &Path, servers: &Path, logs: &Path, run: usize)
 
 #[test]
 fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once() {
+    let _heavy = heavy::lock();
     let started = Instant::now();
     let (sim, sim_stdout, url) = start_sim();
     let work = tempfile::tempdir().unwrap();

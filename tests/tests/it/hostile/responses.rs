@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::child;
+
 use clouddc::{
     Client, DownloadOptions, Error, LowSpeed, RetryPolicy, StatusKind, TransportOptions,
     WaitOptions,
@@ -1206,24 +1208,14 @@ async fn whatever_holds_the_target_name_is_never_replaced_or_followed() {
 /// Runs this test binary's test `name` again in a child process with [`CHILD`]
 /// set to `dir`; returns its combined output after checking it succeeded.
 fn in_child(name: &str, dir: &Path, as_nobody: bool) -> String {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut command = std::process::Command::new(exe);
-    command
-        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
-        .env(CHILD, dir);
+    let mut command = child::command(module_path!(), name);
+    command.env(CHILD, dir);
     #[cfg(unix)]
     if as_nobody {
         use std::os::unix::process::CommandExt;
         command.uid(65534).gid(65534);
     }
-    let output = command.output().expect("the child runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "the child failed:\n{text}");
-    text
+    child::output(command)
 }
 
 /// The directory a child works in, when this process is one.

@@ -10,7 +10,7 @@
 //! - every archive arrives whole with the simulator's sha256;
 //! - every task is still answerable afterwards, with its own id;
 //! - memory is bounded: the simulator holds exactly the tasks created, and the
-//!   peak RSS of this whole test process (simulator and 356 clients) stays under
+//!   peak RSS of the test's own process (simulator and 356 clients) stays under
 //!   [`RSS_LIMIT_MIB`].
 //!
 //! Bounded in count (every loop) and in time ([`RUN_LIMIT`]).
@@ -18,6 +18,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::support::{child, heavy};
 
 use clouddc::{Client, Error, RetryPolicy, StatusKind};
 use clouddc_sim::{FaultSpec, SimConfig, SimHandle, Simulator};
@@ -220,11 +222,27 @@ async fn download(http: &reqwest::Client, tally: &Tally, url: &str) -> String {
     panic!("{url}: no whole archive after {MAX_TRIES} tries");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_status_requests_and_a_hundred_downloads_hold() {
-    tokio::time::timeout(RUN_LIMIT, load())
-        .await
-        .unwrap_or_else(|_| panic!("the load test did not finish within {RUN_LIMIT:?}"));
+/// Runs in a child process of its own, its peak RSS its own, while no other
+/// heavy test runs.
+#[test]
+fn ten_thousand_status_requests_and_a_hundred_downloads_hold() {
+    const NAME: &str = "ten_thousand_status_requests_and_a_hundred_downloads_hold";
+    if !child::is_child(module_path!(), NAME) {
+        let _heavy = heavy::lock();
+        let text = child::output(child::command(module_path!(), NAME));
+        assert!(text.contains("load: live tasks"), "{text}");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(async {
+            tokio::time::timeout(RUN_LIMIT, load())
+                .await
+                .unwrap_or_else(|_| panic!("the load test did not finish within {RUN_LIMIT:?}"))
+        });
 }
 
 async fn load() {

@@ -6,7 +6,6 @@
 //! into the same target directory and profile, so the tests never run a stale
 //! binary.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::OnceLock;

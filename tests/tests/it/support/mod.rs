@@ -3,4 +3,6 @@
 //! simulator ([`client`]), a test re-run alone in a child process ([`child`]),
 //! and the lock of the tests that measure time under load ([`heavy`]).
 
+pub mod child;
 pub mod cli;
+pub mod heavy;
