@@ -1,6 +1,8 @@
 //! The generated client and its error mapping against a local server that answers
 //! each kind of response the service (or its gateway) can send.
 
+use crate::support::client;
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -8,7 +10,6 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use clouddc::retry::RetryPolicy;
 use clouddc::{Client, Error, StatusKind};
 
 const PROJECT: &str = "p-0001";
@@ -106,19 +107,13 @@ async fn server() -> SocketAddr {
     addr
 }
 
-fn client(addr: SocketAddr) -> Client {
-    Client::builder()
-        .endpoint(format!("http://{addr}/"))
-        .project_id(PROJECT)
-        .token("tok")
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap()
+fn without_retries(addr: SocketAddr) -> Client {
+    client::without_retries(&format!("http://{addr}/"), PROJECT, "tok")
 }
 
 #[tokio::test]
 async fn accepted_202_decodes_the_example_dialect_and_sends_the_token_only() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let task = client.export("srv-1").await.unwrap();
     assert_eq!(task.export_id, "e1");
     assert_eq!(task.status.kind(), StatusKind::InProgress);
@@ -127,7 +122,7 @@ async fn accepted_202_decodes_the_example_dialect_and_sends_the_token_only() {
 
 #[tokio::test]
 async fn ok_200_and_unknown_status_string_decode() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let task = client.status("srv-1", "ok").await.unwrap();
     assert_eq!(
         task.created_at.unwrap().parse().unwrap().to_rfc3339(),
@@ -141,7 +136,7 @@ async fn ok_200_and_unknown_status_string_decode() {
 
 #[tokio::test]
 async fn typed_401_keeps_code_message_status_and_request_id() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let error = client.status("srv-1", "e401").await.unwrap_err();
     match &error {
         Error::Api(api) => {
@@ -160,7 +155,7 @@ async fn typed_401_keeps_code_message_status_and_request_id() {
 
 #[tokio::test]
 async fn text_429_keeps_retry_after() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let error = client.status("srv-1", "e429").await.unwrap_err();
     match &error {
         Error::Throttled {
@@ -177,7 +172,7 @@ async fn text_429_keeps_retry_after() {
 
 #[tokio::test]
 async fn html_500_is_kept_as_text() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let error = client.status("srv-1", "e500html").await.unwrap_err();
     assert_eq!(error.status(), Some(500));
     assert_eq!(error.request_id(), Some("req-42"));
@@ -192,7 +187,7 @@ async fn html_500_is_kept_as_text() {
 
 #[tokio::test]
 async fn undocumented_status_is_an_api_error_with_status() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let error = client.status("srv-1", "e418").await.unwrap_err();
     assert_eq!(error.status(), Some(418));
     assert_eq!(error.request_id(), Some("req-42"));
@@ -200,7 +195,7 @@ async fn undocumented_status_is_an_api_error_with_status() {
 
 #[tokio::test]
 async fn undecodable_200_keeps_status_and_request_id() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let error = client.status("srv-1", "bad-json").await.unwrap_err();
     assert!(
         matches!(error, Error::UnexpectedResponse { .. }),
@@ -212,7 +207,7 @@ async fn undecodable_200_keeps_status_and_request_id() {
 
 #[tokio::test]
 async fn the_raw_generated_client_is_reachable_and_authenticated() {
-    let client = client(server().await);
+    let client = without_retries(server().await);
     let project = clouddc::ResourceId::try_from(PROJECT).unwrap();
     let server_id = clouddc::ResourceId::try_from("srv-1").unwrap();
     let response = client

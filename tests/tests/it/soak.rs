@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::heavy;
+use crate::support::{client, heavy};
 
 use clouddc::{
     Client, CollectOptions, DownloadOptions, RetryPolicy, ServerOutcome, TransportOptions,
@@ -83,10 +83,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RecoveryLayer {
     }
 }
 
-fn client(sim: &clouddc_sim::SimHandle, aksk: bool) -> Client {
-    let builder = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
+fn patient_client(sim: &clouddc_sim::SimHandle, aksk: bool) -> Client {
+    let builder = client::of_sim(sim)
         // Enough attempts that p(fail) = 0.2^12 per request never happens in a
         // soak; short backoffs keep the run quick (Retry-After of 1 s still wins).
         .retry_policy(RetryPolicy {
@@ -176,8 +174,8 @@ async fn soak() {
     );
     let started = Instant::now();
     let run = futures::stream::select(
-        client(&sim, true).collect(strip(signed), options.clone(), None),
-        client(&sim, false).collect(strip(tokened), options, None),
+        patient_client(&sim, true).collect(strip(signed), options.clone(), None),
+        patient_client(&sim, false).collect(strip(tokened), options, None),
     )
     .collect::<Vec<ServerOutcome>>()
     .with_subscriber(dispatch);
@@ -307,11 +305,7 @@ async fn download_faults_strike_after_the_response_head() {
         })
         .await
         .expect("the simulator starts");
-        clouddc::transport::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let http = client::http(Duration::from_secs(10));
         let base = format!("{}/v1/{}/physicalservers", sim.base_url(), sim.project_id());
         let mut heads = 0;
         let servers = 8;

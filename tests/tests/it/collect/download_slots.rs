@@ -2,11 +2,13 @@
 //! still downloads only that many archives at once, and the export calls keep
 //! their own slots.
 
+use crate::support::client;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clouddc::{Client, CollectEvent, CollectOptions, EventSink, WaitOptions};
+use clouddc::{CollectEvent, CollectOptions, EventSink, WaitOptions};
 use clouddc_sim::{SimConfig, Simulator};
 use futures::StreamExt;
 
@@ -36,9 +38,7 @@ async fn most_downloads_at_once(max_downloads: usize, sim_max_downloads: usize) 
     })
     .await
     .expect("the simulator starts");
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
+    let client = client::of_sim(&sim)
         .token(TOKEN)
         .build()
         .expect("the client builds");

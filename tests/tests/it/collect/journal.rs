@@ -2,6 +2,8 @@
 //! instead of exported again, unless the service no longer knows it (404) or it
 //! is older than the maximum age.
 
+use crate::support::client;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,12 +23,7 @@ async fn sim() -> (SimHandle, Client) {
     })
     .await
     .unwrap();
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
-        .token(TOKEN)
-        .build()
-        .unwrap();
+    let client = client::of_sim(&sim).token(TOKEN).build().unwrap();
     (sim, client)
 }
 

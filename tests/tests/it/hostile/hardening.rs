@@ -4,160 +4,30 @@
 //! in is cut at its total deadline, failing that server alone, from the
 //! library and from the command line.
 //!
-//! The servers are raw TCP on 127.0.0.1 (hyper will not trickle a body a byte
-//! at a time on request); every connection ends within [`CONNECTION_LIMIT`].
+//! The servers are [`raw_http`]'s (hyper will not trickle a body a byte at a
+//! time on request).
 
-use crate::support::cli;
+use crate::support::raw_http::{self, Reply, Request, Server};
+use crate::support::{cli, client};
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clouddc::{Client, ClientBuilder, CollectOptions, Error, RetryPolicy, TransportOptions};
 use futures::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const PROJECT: &str = "p-hardening";
 const TOKEN: &str = "sentinel-redirect-token-5d1";
 const SK: &str = "sentinel-redirect-sk-8b2";
 const SECURITY_TOKEN: &str = "sentinel-redirect-sts-3f7";
 const SENTINELS: &[&str] = &[TOKEN, SK, SECURITY_TOKEN, "sentinel", "hunter2"];
-/// Every connection of these servers ends within this.
-const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
 
-/// A request head as a server read it: the request line, then each header line.
-type Head = Vec<String>;
-
-/// What a server answers to one request.
-enum Reply {
-    /// These bytes, then close.
-    Raw(Vec<u8>),
-    /// This head, then the body one byte per `every`, then close.
-    Trickle {
-        head: Vec<u8>,
-        body: Vec<u8>,
-        every: Duration,
-    },
-}
-
-/// A raw HTTP/1.1 server on 127.0.0.1 that answers every request with
-/// `handler`'s reply and records every request head it receives.
-struct Server {
-    base_url: String,
-    heads: Arc<Mutex<Vec<Head>>>,
-}
-
-impl Server {
-    async fn start(handler: impl Fn(&Head) -> Reply + Send + Sync + 'static) -> Self {
-        let handler = Arc::new(handler);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let recorded = heads.clone();
-        // Ends with the test's runtime.
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (handler, recorded) = (handler.clone(), recorded.clone());
-                tokio::spawn(tokio::time::timeout(CONNECTION_LIMIT, async move {
-                    serve_one(stream, &*handler, &recorded).await
-                }));
-            }
-        });
-        Self { base_url, heads }
-    }
-
-    /// Every request head received so far.
-    fn heads(&self) -> Vec<Head> {
-        self.heads.lock().unwrap().clone()
-    }
-}
-
-async fn serve_one(
-    mut stream: TcpStream,
-    handler: &(dyn Fn(&Head) -> Reply + Send + Sync),
-    recorded: &Mutex<Vec<Head>>,
-) {
-    let Some(head) = read_head(&mut stream).await else {
-        return;
-    };
-    recorded.lock().unwrap().push(head.clone());
-    match handler(&head) {
-        Reply::Raw(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-        }
-        Reply::Trickle { head, body, every } => {
-            if stream.write_all(&head).await.is_err() {
-                return;
-            }
-            for byte in body {
-                tokio::time::sleep(every).await;
-                if stream.write_all(&[byte]).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    let _ = stream.shutdown().await;
-}
-
-/// Reads a request head, and drains a `Content-Length` body (closing with
-/// unread bytes would reset the connection before the client reads the answer).
-async fn read_head(stream: &mut TcpStream) -> Option<Head> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head: Head = String::from_utf8_lossy(&buf[..end])
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let body_len: usize = header(&head, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - end;
-    while have < body_len.min(1 << 20) {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        have += n;
-    }
-    Some(head)
-}
-
-/// A header's value in a recorded head.
-fn header<'a>(head: &'a Head, name: &str) -> Option<&'a str> {
-    head.iter().skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// The request path of a recorded head.
-fn path(head: &Head) -> &str {
-    head[0].split_whitespace().nth(1).unwrap_or("")
-}
-
+/// A response with this service's request id and an exact `Content-Length`.
 fn response(status: &str, headers: &[String], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\nconnection: close\r\nx-request-id: hard-1\r\n");
-    for header in headers {
-        out.push_str(header);
-        out.push_str("\r\n");
-    }
-    out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    let mut out = out.into_bytes();
-    out.extend_from_slice(body);
-    out
+    let length = format!("content-length: {}", body.len());
+    let mut all: Vec<&str> = headers.iter().map(String::as_str).collect();
+    all.push(&length);
+    raw_http::response("hard-1", status, &all, body)
 }
 
 fn json(status: &str, body: &str) -> Reply {
@@ -182,15 +52,14 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// A well-behaved service: exports start, are complete at once, and the
 /// archive is a small gzip.
-fn well_behaved(head: &Head) -> Reply {
-    let path = path(head);
-    if path.ends_with("/content") {
+fn well_behaved(request: &Request) -> Reply {
+    if request.path.ends_with("/content") {
         Reply::Raw(response(
             "200 OK",
             &["content-type: application/octet-stream".into()],
             &gzip(b"the logs"),
         ))
-    } else if head[0].starts_with("POST") {
+    } else if request.is_post() {
         json("202 Accepted", &task("e1", "processing", "0"))
     } else {
         json("200 OK", &task("e1", "completed", "100"))
@@ -198,10 +67,7 @@ fn well_behaved(head: &Head) -> Reply {
 }
 
 fn builder(base_url: &str) -> ClientBuilder {
-    Client::builder()
-        .endpoint(base_url)
-        .project_id(PROJECT)
-        .retry_policy(RetryPolicy::none())
+    client::builder(base_url, PROJECT).retry_policy(RetryPolicy::none())
 }
 
 fn assert_no_sentinel(text: &str) {
@@ -274,18 +140,18 @@ async fn no_redirect_is_followed_and_no_credential_reaches_another_origin() {
                 }
             }
             // Every operation reached the redirecting server, with credentials.
-            let heads = redirecting.heads();
-            assert_eq!(heads.len(), 6, "{status}");
+            let requests = redirecting.requests();
+            assert_eq!(requests.len(), 6, "{status}");
             assert!(
-                heads
+                requests
                     .iter()
-                    .any(|h| header(h, "x-auth-token") == Some(TOKEN))
+                    .any(|r| r.header("x-auth-token") == Some(TOKEN))
             );
         }
     }
     assert_eq!(
-        elsewhere.heads(),
-        Vec::<Head>::new(),
+        elsewhere.requests(),
+        Vec::<Request>::new(),
         "the other origin was contacted"
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -293,8 +159,8 @@ async fn no_redirect_is_followed_and_no_credential_reaches_another_origin() {
 
 /// A service whose export call for `srv-slow` answers its head at once and
 /// then its JSON body one byte a second.
-fn slow_export_for(head: &Head) -> Reply {
-    if head[0].starts_with("POST") && path(head).contains("/srv-slow/") {
+fn slow_export_for(request: &Request) -> Reply {
+    if request.is_post() && request.path.contains("/srv-slow/") {
         let body = task("e-slow", "processing", "0").into_bytes();
         let head = format!(
             "HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -306,7 +172,7 @@ fn slow_export_for(head: &Head) -> Reply {
             every: Duration::from_secs(1),
         }
     } else {
-        well_behaved(head)
+        well_behaved(request)
     }
 }
 
@@ -336,7 +202,7 @@ async fn a_trickling_json_answer_is_cut_at_the_request_deadline() {
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
     // The export call is not repeated: the first may have created a task.
-    assert_eq!(server.heads().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -482,10 +348,10 @@ async fn the_request_timeout_flag_bounds_a_trickling_export() {
 #[tokio::test]
 async fn one_servers_answer_can_never_name_or_displace_another_servers_file() {
     // Every archive claims a name: another server's, a script, a dotfile.
-    let server = Server::start(|head| {
-        let path = path(head);
+    let server = Server::start(|request| {
+        let path = &request.path;
         if !path.ends_with("/content") {
-            return well_behaved(head);
+            return well_behaved(request);
         }
         let claimed = if path.contains("/srv-b/") {
             "srv-a-dump.tar.gz"

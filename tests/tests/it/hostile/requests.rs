@@ -7,10 +7,12 @@
 //! the simulator, not hyper, answers) or a documented tolerant answer; never a
 //! 5xx, never a hang; and the simulator must serve a normal request afterwards.
 
+use crate::support::client;
+
 use std::time::Duration;
 
 use clouddc::signing::sign_request;
-use clouddc::{Client, DownloadOptions, RetryPolicy, Secret};
+use clouddc::{DownloadOptions, Secret};
 use clouddc_sim::{SimConfig, SimHandle, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -126,11 +128,7 @@ async fn assert_still_serving(sim: &SimHandle) {
 }
 
 fn http() -> reqwest::Client {
-    clouddc::transport::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(EXCHANGE_LIMIT)
-        .build()
-        .unwrap()
+    client::http(EXCHANGE_LIMIT)
 }
 
 #[tokio::test]
@@ -279,13 +277,7 @@ async fn non_utf8_or_wrong_credentials_are_401_and_never_echoed() {
 #[tokio::test]
 async fn unicode_ids_work_end_to_end_with_a_safe_file_name() {
     let sim = start(config()).await;
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
-        .token(TOKEN)
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = client::without_retries(sim.base_url(), sim.project_id(), TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let emoji_128 = "😀".repeat(128);
     for (server, file) in [
@@ -505,12 +497,7 @@ async fn another_project_is_403_whatever_the_credentials() {
 #[tokio::test]
 async fn garbage_ranges_and_bodies_get_documented_answers() {
     let sim = start(config()).await;
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
-        .token(TOKEN)
-        .build()
-        .unwrap();
+    let client = client::of_sim(&sim).token(TOKEN).build().unwrap();
     let task = client.export("srv-range").await.unwrap();
     let target = format!("{}/{}/content", exports(&sim, "srv-range"), task.export_id);
     let whole = raw(&sim, &get(&target, "")).await;

@@ -2,9 +2,11 @@
 //! the simulator (markers, offsets, the 400 for a limit out of range), and
 //! against a hostile service whose marker never ends.
 
+use crate::support::client;
+
 use std::time::Duration;
 
-use clouddc::{AlarmQuery, Client, Error, EventQuery, ManageState, RetryPolicy, ServerQuery};
+use clouddc::{AlarmQuery, Client, Error, EventQuery, ManageState, ServerQuery};
 use clouddc_sim::{SimConfig, SimHandle, Simulator};
 use futures::TryStreamExt;
 
@@ -22,20 +24,14 @@ async fn start(servers: usize) -> SimHandle {
         .expect("the simulator starts")
 }
 
-fn client(base_url: &str, project: &str) -> Client {
-    Client::builder()
-        .endpoint(base_url)
-        .project_id(project)
-        .token(TOKEN)
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .expect("client")
+fn without_retries(base_url: &str, project: &str) -> Client {
+    client::without_retries(base_url, project, TOKEN)
 }
 
 #[tokio::test]
 async fn servers_follow_the_markers_through_every_page() {
     let sim = start(95).await;
-    let client = client(sim.base_url(), sim.project_id());
+    let client = without_retries(sim.base_url(), sim.project_id());
     let query = ServerQuery {
         page_size: 10,
         ..ServerQuery::default()
@@ -71,7 +67,7 @@ async fn servers_follow_the_markers_through_every_page() {
 #[tokio::test]
 async fn a_limit_out_of_range_is_refused_by_the_client_and_the_simulator() {
     let sim = start(20).await;
-    let client = client(sim.base_url(), sim.project_id());
+    let client = without_retries(sim.base_url(), sim.project_id());
     for size in [9, 1001] {
         let query = ServerQuery {
             page_size: size,
@@ -150,7 +146,7 @@ async fn a_limit_out_of_range_is_refused_by_the_client_and_the_simulator() {
 #[tokio::test]
 async fn alarms_and_events_page_by_offset() {
     let sim = start(200).await;
-    let client = client(sim.base_url(), sim.project_id());
+    let client = without_retries(sim.base_url(), sim.project_id());
     let alarms: Vec<_> = client
         .alarms(AlarmQuery {
             page_size: 7,
@@ -209,7 +205,7 @@ async fn endless_pager() -> (String, tokio::task::JoinHandle<()>) {
 #[tokio::test]
 async fn a_marker_that_repeats_ends_the_listing_with_an_error() {
     let (url, server) = endless_pager().await;
-    let client = client(&url, "p");
+    let client = without_retries(&url, "p");
     let listing = client
         .servers(ServerQuery::default())
         .try_collect::<Vec<_>>();

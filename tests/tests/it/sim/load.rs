@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{child, heavy};
+use crate::support::{child, client, heavy};
 
-use clouddc::{Client, Error, RetryPolicy, StatusKind};
+use clouddc::{Client, Error, StatusKind};
 use clouddc_sim::{FaultSpec, SimConfig, SimHandle, Simulator};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -93,23 +93,13 @@ fn peak_rss_mib() -> u64 {
     kib / 1024
 }
 
-fn client(sim: &SimHandle) -> Client {
-    Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
-        .token(TOKEN)
-        // No retries: every injected fault must reach the tally.
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .expect("the client builds")
+/// No retries: every injected fault must reach the tally.
+fn without_retries(sim: &SimHandle) -> Client {
+    client::without_retries(sim.base_url(), sim.project_id(), TOKEN)
 }
 
 fn raw() -> reqwest::Client {
-    clouddc::transport::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("reqwest client")
+    client::http(Duration::from_secs(30))
 }
 
 /// Starts an export of `server`, trying again after injected faults.
@@ -261,7 +251,7 @@ async fn load() {
     .await
     .expect("the simulator starts");
     let tally = Arc::new(Tally::default());
-    let setup = client(&sim);
+    let setup = without_retries(&sim);
 
     // The downloads' tasks first, so they are complete when the load starts.
     let mut download_tasks = Vec::new();
@@ -300,7 +290,7 @@ async fn load() {
     let failed = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..STATUS_CLIENTS {
-        let client = client(&sim);
+        let client = without_retries(&sim);
         let (tally, next, answered, failed, tasks) = (
             tally.clone(),
             next.clone(),

@@ -2,6 +2,8 @@
 //! `clouddc_sim::Simulator` on 127.0.0.1, covering each dialect, each fault,
 //! authentication, project isolation, expiry, `Range` and archive integrity.
 
+use crate::support::client;
+
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -42,9 +44,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn token_client(sim: &SimHandle) -> Client {
-    Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
+    client::of_sim(sim)
         .token(TOKEN)
         .retry_policy(fast_retries())
         .build()
@@ -52,9 +52,7 @@ fn token_client(sim: &SimHandle) -> Client {
 }
 
 fn aksk_client(sim: &SimHandle) -> Client {
-    Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
+    client::of_sim(sim)
         .ak_sk(AK, SK)
         .retry_policy(fast_retries())
         .build()
@@ -82,11 +80,7 @@ fn download_options() -> DownloadOptions {
 }
 
 fn raw() -> reqwest::Client {
-    clouddc::transport::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
+    client::http(Duration::from_secs(20))
 }
 
 fn exports_url(sim: &SimHandle, project: &str, server: &str) -> String {
@@ -348,9 +342,7 @@ async fn injected_500_and_429_have_the_documented_shapes_and_are_retried() {
     let dir = tempfile::tempdir().unwrap();
     // Here a try fails with p = 0.3 + 0.7 × 0.3 = 0.51: 8 attempts lose a
     // call one time in 220, so the flow gets 30 (one in 2^29).
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
+    let client = client::of_sim(&sim)
         .token(TOKEN)
         .retry_policy(RetryPolicy {
             max_attempts: 30,
@@ -537,13 +529,7 @@ async fn finished_tasks_expire_after_the_ttl() {
         ..config()
     })
     .await;
-    let client = Client::builder()
-        .endpoint(sim.base_url())
-        .project_id(sim.project_id())
-        .token(TOKEN)
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = client::without_retries(sim.base_url(), sim.project_id(), TOKEN);
     let task = client.export("srv").await.unwrap();
     assert!(client.status("srv", &task.export_id).await.is_ok());
     tokio::time::sleep(Duration::from_millis(600)).await;

@@ -5,4 +5,6 @@
 
 pub mod child;
 pub mod cli;
+pub mod client;
 pub mod heavy;
+pub mod raw_http;
