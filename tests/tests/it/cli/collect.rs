@@ -191,9 +191,8 @@ fn servers_file_and_arguments_combined_without_duplicates() {
 fn servers_file_from_stdin() {
     let sim = Sim::start(fast());
     let out = tempfile::tempdir().unwrap();
-    let mut args = sim.connection_args();
-    args.extend(
-        [
+    let args = sim.args_into(
+        &[
             "--format",
             "json",
             "logs",
@@ -201,10 +200,9 @@ fn servers_file_from_stdin() {
             "--servers-file",
             "-",
             "-o",
-        ]
-        .map(String::from),
+        ],
+        out.path(),
     );
-    args.push(out.path().display().to_string());
     let output = clouddc(&args)
         .write_stdin("srv-0007\n# done\n")
         .timeout(cli::RUN_LIMIT)
@@ -222,9 +220,8 @@ fn timeout_bounds_each_servers_wait() {
         ..fast()
     });
     let out = tempfile::tempdir().unwrap();
-    let mut args = sim.connection_args();
-    args.extend(
-        [
+    let args = sim.args_into(
+        &[
             "--format",
             "json",
             "logs",
@@ -233,10 +230,9 @@ fn timeout_bounds_each_servers_wait() {
             "--timeout",
             "2s",
             "-o",
-        ]
-        .map(String::from),
+        ],
+        out.path(),
     );
-    args.push(out.path().display().to_string());
     let started = Instant::now();
     let result = run(&args);
     assert!(started.elapsed() < Duration::from_secs(20), "{result}");
@@ -254,22 +250,13 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
         ..fast()
     });
     let out = tempfile::tempdir().unwrap();
-    let mut args = sim.connection_args();
-    args.extend(
-        [
+    let args = sim.args_into(
+        &[
             "--format", "json", "logs", "collect", "srv-0001", "srv-0002", "-o",
-        ]
-        .map(String::from),
+        ],
+        out.path(),
     );
-    args.push(out.path().display().to_string());
-    let mut child = std::process::Command::new(cli::binary())
-        .args(&args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cli::spawn_clean(&args, Stdio::piped());
     let _watchdog = cli::watchdog(&child);
     // Wait until both servers are waiting for their exports.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
@@ -283,10 +270,7 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
         }
         seen.push_str(&line);
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = cli::signal(&child, "-INT");
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     let mut rest = String::new();
@@ -324,18 +308,9 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         ..fast()
     });
     let out = tempfile::tempdir().unwrap();
-    let mut args = sim.connection_args();
     // `..` fails at once: one server finished before the interruption.
-    args.extend(["logs", "collect", "srv-0001", "..", "-o"].map(String::from));
-    args.push(out.path().display().to_string());
-    let mut child = std::process::Command::new(cli::binary())
-        .args(&args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = sim.args_into(&["logs", "collect", "srv-0001", "..", "-o"], out.path());
+    let mut child = cli::spawn_clean(&args, Stdio::piped());
     let _watchdog = cli::watchdog(&child);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
@@ -366,10 +341,7 @@ fn ctrl_c_mid_download_removes_the_partial_file_and_reports_what_finished() {
         assert!(Instant::now() < deadline, "no partial file: {names:?}");
         std::thread::sleep(Duration::from_millis(50));
     };
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    cli::signal(&child, "-INT");
     let output = child.wait_with_output().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();

@@ -3,7 +3,6 @@
 
 use crate::support::cli;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use cli::{Auth, DIALECTS, Sim, SimOptions, json, run};
@@ -268,9 +267,7 @@ fn sim_command_announces_its_real_port_and_serves() {
         .spawn()
         .unwrap();
     let _watchdog = cli::watchdog(&child);
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut stdout, line) = cli::first_line(&mut child);
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -294,10 +291,7 @@ fn sim_command_announces_its_real_port_and_serves() {
         ])
     });
     // Stop it the way a user does.
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    cli::signal(&child, "-INT");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -333,13 +327,8 @@ fn sim_command_stops_on_sigterm_too() {
         .spawn()
         .unwrap();
     let _watchdog = cli::watchdog(&child);
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let (mut stdout, line) = cli::first_line(&mut child);
+    cli::signal(&child, "-TERM");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();

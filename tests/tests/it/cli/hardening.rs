@@ -4,6 +4,7 @@
 //! and defaults and messages say what is true.
 
 use crate::support::cli;
+use crate::support::fs::listing;
 
 use cli::{PROJECT, Sim, SimOptions, TOKEN, json, run};
 
@@ -273,11 +274,7 @@ fn a_rerun_is_predictable_no_dot_n_names_and_overwrite_replaces() {
     // With --overwrite: the same names, replaced.
     let replaced = collect(&["--fresh", "--overwrite"]);
     assert_eq!(replaced.code, 0, "{replaced}");
-    let mut names: Vec<_> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = listing(out.path());
     assert_eq!(
         names,
         [

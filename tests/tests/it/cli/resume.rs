@@ -133,17 +133,8 @@ fn a_second_collect_on_a_directory_in_use_exits_2_naming_the_lock() {
         ..SimOptions::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let mut args = sim.connection_args();
-    args.extend(["logs", "collect", "srv-0001", "-o"].map(String::from));
-    args.push(dir.path().display().to_string());
-    let mut first = std::process::Command::new(cli::binary())
-        .args(&args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = sim.args_into(&["logs", "collect", "srv-0001", "-o"], dir.path());
+    let mut first = cli::spawn_clean(&args, Stdio::null());
     let _watchdog = cli::watchdog(&first);
     let mut stderr = BufReader::new(first.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -164,10 +155,7 @@ fn a_second_collect_on_a_directory_in_use_exits_2_naming_the_lock() {
     );
     assert!(second.stdout.is_empty(), "{second}");
 
-    std::process::Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status()
-        .unwrap();
+    cli::signal(&first, "-INT");
     let status = first.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(!lock.exists(), "the lock file goes at a clean exit");

@@ -280,10 +280,7 @@ fn the_sim_command_never_prints_its_secrets() {
         scan(&format!("against clouddc sim {credentials:?}"), command);
     }
     std::thread::sleep(Duration::from_millis(200));
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    cli::signal(&child, "-INT");
     child.wait().unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).ok();

@@ -7,6 +7,7 @@
 //! The servers are [`raw_http`]'s (hyper will not trickle a body a byte at a
 //! time on request).
 
+use crate::support::fs::listing;
 use crate::support::raw_http::{self, Reply, Request, Server};
 use crate::support::{cli, client};
 
@@ -393,11 +394,7 @@ async fn one_servers_answer_can_never_name_or_displace_another_servers_file() {
         .unwrap();
         assert!(text.contains(&format!("/{}/", outcome.server)), "{text}");
     }
-    let mut names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = listing(dir.path());
     assert_eq!(
         names,
         [

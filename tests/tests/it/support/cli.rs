@@ -6,7 +6,9 @@
 //! into the same target directory and profile, so the tests never run a stale
 //! binary.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::ChildStdout;
 use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
@@ -355,4 +357,47 @@ pub fn files_but_the_journal(dir: &std::path::Path) -> Vec<String> {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name != ".clouddc-journal")
         .collect()
+}
+
+impl Sim {
+    /// [`Sim::connection_args`], then `rest`, then `dir`: a command that
+    /// writes into `dir` (`rest` ending with `-o`).
+    pub fn args_into(&self, rest: &[&str], dir: &Path) -> Vec<String> {
+        let mut args = self.connection_args();
+        args.extend(rest.iter().map(|arg| arg.to_string()));
+        args.push(dir.display().to_string());
+        args
+    }
+}
+
+/// `clouddc args` started with nothing of this process's environment but
+/// `PATH`, stderr piped, stdout as given: a run a test interrupts while it
+/// reads the progress lines.
+pub fn spawn_clean(args: &[String], stdout: std::process::Stdio) -> std::process::Child {
+    StdCommand::new(binary())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("clouddc starts")
+}
+
+/// Sends `signal` (`-INT`, `-TERM`, ...) to a spawned process, as a user's
+/// Ctrl-C or `kill` would.
+pub fn signal(child: &std::process::Child, signal: &str) -> std::process::ExitStatus {
+    StdCommand::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs")
+}
+
+/// The stdout of a spawned `clouddc sim`, and its first line (`listening on
+/// URL`).
+pub fn first_line(child: &mut std::process::Child) -> (BufReader<ChildStdout>, String) {
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("stdout reads");
+    (stdout, line)
 }

@@ -6,5 +6,6 @@
 pub mod child;
 pub mod cli;
 pub mod client;
+pub mod fs;
 pub mod heavy;
 pub mod raw_http;

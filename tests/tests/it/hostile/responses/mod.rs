@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::client;
+use crate::support::fs::listing;
 use crate::support::raw_http::{self, Reply, Server};
 
 use clouddc::{
@@ -135,19 +136,6 @@ fn gzip_archive(len: usize) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(&data).unwrap();
     encoder.finish().unwrap()
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 /// A fresh `root/a/b/out` layout: `..` escapes would land in `root/a` or `root`.
