@@ -177,12 +177,7 @@ fn servers_file_and_arguments_combined_without_duplicates() {
     let result = run(&args);
     assert_eq!(result.code, 0, "{result}");
     let doc = json(&result.stdout);
-    let servers: Vec<&str> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["server"].as_str().unwrap())
-        .collect();
+    let servers = cli::servers_of(&doc);
     assert_eq!(servers, ["srv-0001", "srv-0002", "srv-0003"]);
     assert_eq!(files_but_the_journal(&archives).len(), 3);
 }

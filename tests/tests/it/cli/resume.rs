@@ -115,12 +115,7 @@ fn a_journaled_server_left_out_of_the_list_is_reported_not_collected() {
         "{second}"
     );
     let doc = json(&second.stdout);
-    let servers: Vec<&str> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["server"].as_str().unwrap())
-        .collect();
+    let servers = cli::servers_of(&doc);
     assert_eq!(servers, ["srv-0002", "srv-0003"]);
     assert_eq!(doc["results"][0]["resumed"], true);
     assert_eq!(doc["results"][1]["resumed"], false);

@@ -401,3 +401,13 @@ pub fn first_line(child: &mut std::process::Child) -> (BufReader<ChildStdout>, S
     stdout.read_line(&mut line).expect("stdout reads");
     (stdout, line)
 }
+
+/// The servers of a `logs collect --format json` document's results, in order.
+pub fn servers_of(doc: &serde_json::Value) -> Vec<&str> {
+    doc["results"]
+        .as_array()
+        .expect("a results array")
+        .iter()
+        .map(|r| r["server"].as_str().expect("a server name"))
+        .collect()
+}
