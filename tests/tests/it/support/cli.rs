@@ -1,8 +1,9 @@
-//! What the `cli_*` tests share: the built `clouddc` binary, a clean
-//! environment, and simulators to point it at.
+//! What the tests of the command line share: the built `clouddc` binary, a
+//! clean environment, simulators to point it at, and ways to run, interrupt
+//! and read it.
 //!
 //! The binary belongs to another package (`clouddc-cli`), so cargo does not
-//! build it for this one's tests; [`clouddc`] builds it once per test binary,
+//! build it for this one's tests; [`clouddc`] builds it once per test process,
 //! into the same target directory and profile, so the tests never run a stale
 //! binary.
 
