@@ -1,7 +1,7 @@
 //! The tests that put the machine under load and measure it (the simulator
 //! load test, the fault soak, the collect kill test) were each a binary of
-//! their own, run one after another; in one binary they would run together,
-//! each slowing the others past their time budgets. Each takes this lock.
+//! their own, run one after another; in one binary they would run together
+//! and could slow each other past their time budgets. Each takes this lock.
 
 use std::sync::{Mutex, MutexGuard};
 
