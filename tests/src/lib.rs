@@ -1,7 +1,5 @@
-//! End-to-end and contract tests live in `tests/tests/`; this library holds
-//! what the driver programs in `src/bin` share.
-
-pub mod bench_support;
+//! The end-to-end tests live in one binary, `tests/it/main.rs`; this library
+//! only carries the README's example.
 
 /// The README's Rust example, compiled as a doctest (`cargo test --doc -p
 /// clouddc-tests`), so the first code a user copies keeps building.

@@ -81,6 +81,8 @@ pub fn run() -> Result<(), String> {
         "xtask",
         "--exclude",
         "clouddc-tests",
+        "--exclude",
+        "clouddc-drivers",
     ]))?;
     let target = shell::target_dir();
     let version = env!("CARGO_PKG_VERSION");

@@ -86,7 +86,7 @@ pub fn run(only: Option<&str>) -> Result<(), String> {
         "-p",
         "clouddc-cli",
         "-p",
-        "clouddc-tests",
+        "clouddc-drivers",
         "--bins",
     ]))?;
     for (index, (name, suite)) in SUITES.iter().enumerate() {
@@ -151,7 +151,7 @@ fn collect_through_proxy() -> Result<(), String> {
         port,
         "prism-proxy.log",
     )?;
-    // prism corrupts binary bodies (see tests/src/bin/contract_tee_proxy.rs):
+    // prism corrupts binary bodies (see crates/clouddc-drivers/src/bin/contract_tee_proxy.rs):
     // the tee sends every request through prism and serves archives intact.
     let prism_url = format!("http://127.0.0.1:{port}");
     let mut tee = Command::new(binary("contract-tee-proxy"));

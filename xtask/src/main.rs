@@ -121,8 +121,9 @@ fn ci() -> Result<(), String> {
         "-p",
         "clouddc-tests",
         "--test",
-        "collect_kill",
+        "it",
         "--",
+        "collect::kill::",
         "--nocapture",
     ]))?;
     step("drift");

@@ -1,10 +1,10 @@
 //! `cargo xtask soak [--servers N]` and `cargo xtask fuzz [--seconds N]`: the
 //! long forms of two bounded tests that `cargo xtask ci` runs small.
 //!
-//! - soak: `tests/tests/soak.rs` in release with 500 servers (or N) against the
+//! - soak: `tests/tests/it/soak.rs` in release with 500 servers (or N) against the
 //!   simulator injecting `500=0.1,429=0.1,reset=0.05,truncate=0.05,stall=0.02`;
 //!   it prints the faults injected next to the recoveries that survived them.
-//! - fuzz: `tests/tests/fuzz.rs` in release for N seconds in all (120 by
+//! - fuzz: `tests/tests/it/fuzz.rs` in release for N seconds in all (120 by
 //!   default), split between its targets; it prints the iterations each ran.
 //!
 //! Both pass their size through an environment variable the test reads, so the
@@ -31,16 +31,14 @@ fn number(args: &[&str], flag: &str, default: u64) -> Result<u64, String> {
     }
 }
 
-/// Runs the tests of one test binary of `clouddc-tests` whose names contain
-/// `filter`, in release with output shown.
-fn run_test(test: &str, filter: &str, variable: &str, value: u64) -> Result<(), String> {
+/// Runs the tests of `clouddc-tests`' one test binary whose names contain
+/// `filter` (a module path), in release with output shown.
+fn run_test(filter: &str, variable: &str, value: u64) -> Result<(), String> {
     let root = shell::workspace_root();
-    eprintln!(
-        "==> cargo test --release -p clouddc-tests --test {test} {filter} ({variable}={value})"
-    );
+    eprintln!("==> cargo test --release -p clouddc-tests --test it {filter} ({variable}={value})");
     shell::run(
         shell::cargo(&root)
-            .args(["test", "--release", "-p", "clouddc-tests", "--test", test])
+            .args(["test", "--release", "-p", "clouddc-tests", "--test", "it"])
             .args(["--", filter, "--nocapture", "--test-threads", "2"])
             .env(variable, value.to_string()),
     )
@@ -50,8 +48,7 @@ fn run_test(test: &str, filter: &str, variable: &str, value: u64) -> Result<(), 
 pub fn soak(args: &[&str]) -> Result<(), String> {
     let servers = number(args, "--servers", SOAK_SERVERS)?;
     run_test(
-        "soak",
-        "every_archive_arrives_intact",
+        "soak::every_archive_arrives_intact",
         "CLOUDDC_SOAK_SERVERS",
         servers,
     )
@@ -60,7 +57,7 @@ pub fn soak(args: &[&str]) -> Result<(), String> {
 /// `cargo xtask fuzz [--seconds N]`.
 pub fn fuzz(args: &[&str]) -> Result<(), String> {
     let seconds = number(args, "--seconds", FUZZ_SECONDS)?;
-    run_test("fuzz", "fuzz_", "CLOUDDC_FUZZ_SECONDS", seconds)
+    run_test("fuzz::fuzz_", "CLOUDDC_FUZZ_SECONDS", seconds)
 }
 
 #[cfg(test)]

@@ -73,14 +73,22 @@ mod tests {
         out
     }
 
-    /// Every crate's source directory, with its root file.
+    /// Every crate's source directory, and the directory of each of its
+    /// integration-test binaries (`tests/NAME/main.rs`), with its root file.
     fn crate_roots() -> BTreeMap<String, PathBuf> {
         let root = workspace_root();
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        let mut packages: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
             .expect("crates/ is readable")
-            .map(|entry| entry.expect("an entry").path().join("src"))
+            .map(|entry| entry.expect("an entry").path())
             .collect();
-        dirs.extend([root.join("tests/src"), root.join("xtask/src")]);
+        packages.extend([root.join("tests"), root.join("xtask")]);
+        let mut dirs = Vec::new();
+        for package in packages {
+            dirs.push(package.join("src"));
+            if let Ok(entries) = std::fs::read_dir(package.join("tests")) {
+                dirs.extend(entries.map(|entry| entry.expect("an entry").path()));
+            }
+        }
         dirs.into_iter()
             .filter_map(|src| {
                 let file = ["lib.rs", "main.rs"]
@@ -119,6 +127,44 @@ mod tests {
                 "ARCHITECTURE.md's modules of {dir}: add {missing:?}, remove {stale:?}"
             );
         }
+    }
+
+    /// Each package links at most one integration-test binary: its tests are
+    /// modules of `tests/NAME/main.rs`, not files `tests/*.rs` cargo would
+    /// build one binary each.
+    #[test]
+    fn each_package_has_at_most_one_integration_test_binary() {
+        let roots = crate_roots();
+        let mut packages: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("crates"))
+            .expect("crates/ is readable")
+            .map(|entry| entry.expect("an entry").path())
+            .collect();
+        packages.extend([
+            workspace_root().join("tests"),
+            workspace_root().join("xtask"),
+        ]);
+        let mut binaries_seen = 0;
+        for package in packages {
+            let Ok(entries) = std::fs::read_dir(package.join("tests")) else {
+                continue;
+            };
+            let binaries: Vec<PathBuf> = entries
+                .map(|entry| entry.expect("an entry").path())
+                .filter(|path| {
+                    path.extension().is_some_and(|e| e == "rs") || path.join("main.rs").exists()
+                })
+                .collect();
+            assert!(
+                binaries.len() <= 1,
+                "{} links {} test binaries, {binaries:?}: make each a module of one \
+                 tests/it/main.rs",
+                package.display(),
+                binaries.len()
+            );
+            binaries_seen += binaries.len();
+        }
+        assert!(binaries_seen >= 2, "found no integration-test binary");
+        assert!(roots.contains_key("tests/tests/it"), "{roots:?}");
     }
 
     #[test]

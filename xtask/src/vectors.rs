@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::{shell, tools};
 
-/// The committed fixture `crates/clouddc/tests/sign_vectors.rs` reads.
+/// The committed fixture `crates/clouddc/tests/it/sign_vectors.rs` reads.
 pub fn fixture() -> PathBuf {
     shell::workspace_root().join("crates/clouddc/tests/fixtures/sign_vectors.json")
 }
@@ -27,7 +27,7 @@ pub fn run() -> Result<(), String> {
     std::fs::rename(&partial, &fixture)
         .map_err(|e| format!("cannot move {} into place: {e}", partial.display()))?;
     eprintln!(
-        "wrote {}; run `cargo test -p clouddc --test sign_vectors`",
+        "wrote {}; run `cargo test -p clouddc --test it sign_vectors`",
         fixture.display()
     );
     Ok(())

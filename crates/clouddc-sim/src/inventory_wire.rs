@@ -2,7 +2,7 @@
 //! `AlarmHistory`, `EventInfo` and their list answers, field for field.
 //!
 //! The simulator does not link the client (whose generated types these mirror),
-//! so it spells them itself; `tests/tests/sim_schema.rs` and the contract suites
+//! so it spells them itself; `tests/tests/it/sim/schema.rs` and the contract suites
 //! check what it sends against the spec.
 
 // Each field is the spec's field of the same name, documented there; a copy of

@@ -48,7 +48,7 @@ pub fn clean_cargo_env(command: &mut Command) -> &mut Command {
     command
 }
 
-/// `cargo build --release -p clouddc-cli -p clouddc-tests --bins`.
+/// `cargo build --release -p clouddc-cli -p clouddc-drivers --bins`.
 pub fn build_release() -> Result<(), String> {
     let root = shell::workspace_root();
     shell::run(clean_cargo_env(&mut shell::cargo(&root)).args([
@@ -57,7 +57,7 @@ pub fn build_release() -> Result<(), String> {
         "-p",
         "clouddc-cli",
         "-p",
-        "clouddc-tests",
+        "clouddc-drivers",
         "--bins",
     ]))
 }

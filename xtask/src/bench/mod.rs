@@ -153,7 +153,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
     let machine = Machine::describe();
     eprintln!("bench: {}", machine.line());
     if selected.iter().any(|n| *n != "build") {
-        eprintln!("\n==> cargo build --release -p clouddc-cli -p clouddc-tests --bins");
+        eprintln!("\n==> cargo build --release -p clouddc-cli -p clouddc-drivers --bins");
         harness::build_release()?;
     }
     let mut context = Context::default();

@@ -1,8 +1,8 @@
 //! `sim`: how many status requests a second the simulator answers at 64
 //! connections, and their p50/p99 latency, next to a bare axum handler that
-//! returns the same JSON (`tests/src/bin/bench_bare_axum.rs`). The two servers
+//! returns the same JSON (`crates/clouddc-drivers/src/bin/bench_bare_axum.rs`). The two servers
 //! run one after the other as separate processes under the same load
-//! (`tests/src/bin/bench_load.rs`), [`ROUNDS`] times in turn.
+//! (`crates/clouddc-drivers/src/bin/bench_load.rs`), [`ROUNDS`] times in turn.
 
 use std::process::Command;
 use std::time::Duration;
@@ -144,7 +144,7 @@ pub fn run(_context: &mut Context) -> Result<Report, String> {
         ),
     ];
     let mut details = format!(
-        "`bench_load` (`tests/src/bin/bench_load.rs`): {CONNECTIONS} HTTP/1.1 keep-alive connections, \
+        "`bench_load` (`crates/clouddc-drivers/src/bin/bench_load.rs`): {CONNECTIONS} HTTP/1.1 keep-alive connections, \
 one `reqwest::Client` each, one request at a time per connection, {WARMUP_SECONDS} s warm-up then \
 {SECONDS} s measured (at most {MAX_REQUESTS} requests); every answer must be 200. The load \
 generator runs on the same 2 cores as the server. The servers run one after the other, {ROUNDS} \

@@ -1,6 +1,6 @@
 //! `status`: status calls per second, sequential over one connection and with 64
 //! in flight, through `clouddc::Client::status` and through a bare reqwest loop
-//! sending the same request (`tests/src/bin/bench_status.rs` runs both in turns),
+//! sending the same request (`crates/clouddc-drivers/src/bin/bench_status.rs` runs both in turns),
 //! and the official Python SDK's `--status-loop`.
 
 use std::process::Command;
@@ -120,7 +120,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     };
     let mut details = format!(
         "Against `clouddc sim` (no throttle), one completed export. `bench_status` \
-(`tests/src/bin/bench_status.rs`) makes the same GET through `clouddc::Client::status` and \
+(`crates/clouddc-drivers/src/bin/bench_status.rs`) makes the same GET through `clouddc::Client::status` and \
 through a bare `reqwest::Client` (same URL and `X-Auth-Token`, body parsed with `serde_json`), \
 in alternating rounds, at most {COUNT} sequential calls ({IN_FLIGHT_COUNT} with {IN_FLIGHT} in flight) \
 or {SECONDS} s per client and phase. \

@@ -1,6 +1,6 @@
 //! `verify`: what checking a real, compressed archive costs. The simulator's
 //! archives are stored-deflate (inflating them is a copy), so the `download`
-//! benchmark cannot show it. `bench_verify` (`tests/src/bin/bench_verify.rs`)
+//! benchmark cannot show it. `bench_verify` (`crates/clouddc-drivers/src/bin/bench_verify.rs`)
 //! makes a tar of syslog-like text, the system's `gzip -6` compresses it as
 //! `tar -czf` does, and `bench_verify` feeds the bundle from memory through the
 //! download pipeline with the gzip check on and off, taking turns. `gzip -t` on
