@@ -272,8 +272,15 @@ impl Client {
                 emit(CollectEvent::Exporting {
                     server: server.clone(),
                 });
+                if recalled.export_cut.is_some() {
+                    tracing::info!(
+                        server,
+                        "the previous run stopped during this server's export call; exporting again (the service may run a second task for it)"
+                    );
+                }
                 // The semaphore is never closed, so acquiring cannot fail.
                 let slot = slots.calls.acquire().await.ok();
+                recorder.exporting();
                 let exported =
                     Box::pin(self.export_with_attempts(&server_id, options.export_attempts)).await;
                 drop(slot);

@@ -14,6 +14,15 @@ pub const HEADER: &str = "clouddc-journal 1";
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Record {
+    /// An export call is about to be made. When no `Exported` record follows,
+    /// the process stopped during the call: the service may hold a task that
+    /// the journal cannot name, and the re-run's export may start a second.
+    Exporting {
+        /// The server.
+        server: String,
+        /// When the call was made, Unix seconds.
+        at: i64,
+    },
     /// An export task was created (or the running one returned).
     Exported {
         /// The server.
@@ -65,7 +74,8 @@ impl Record {
     /// The server the record is about.
     pub fn server(&self) -> &str {
         match self {
-            Record::Exported { server, .. }
+            Record::Exporting { server, .. }
+            | Record::Exported { server, .. }
             | Record::Status { server, .. }
             | Record::Downloading { server, .. }
             | Record::Complete { server, .. } => server,

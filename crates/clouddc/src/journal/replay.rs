@@ -16,6 +16,9 @@ pub struct ServerState {
     pub download: Option<SavedDownload>,
     /// The archive, once complete.
     pub complete: Option<SavedArchive>,
+    /// When an export call was made whose answer was never recorded (Unix
+    /// seconds): the process stopped during the call.
+    pub export_cut: Option<i64>,
 }
 
 /// An export task a re-run may poll instead of exporting again.
@@ -68,7 +71,9 @@ pub fn apply(state: &mut ServerState, record: &Record) {
     let same_export =
         |state: &ServerState, id: &str| state.export.as_ref().is_some_and(|e| e.export_id == id);
     match record {
+        Record::Exporting { at, .. } => state.export_cut = Some(*at),
         Record::Exported { export_id, at, .. } => {
+            state.export_cut = None;
             state.export = Some(SavedExport {
                 export_id: export_id.clone(),
                 at: *at,
@@ -157,6 +162,13 @@ pub fn records_of(states: &BTreeMap<String, ServerState>) -> Vec<Record> {
                 sha256: archive.sha256.clone(),
             });
         }
+        // Last: an `Exported` record after it would clear it.
+        if let Some(at) = state.export_cut {
+            records.push(Record::Exporting {
+                server: server.clone(),
+                at,
+            });
+        }
     }
     records
 }
@@ -229,5 +241,23 @@ mod tests {
         let compacted = records_of(&states);
         assert_eq!(replay(&compacted), states);
         assert_eq!(compacted.len(), 4);
+    }
+
+    #[test]
+    fn an_export_call_without_its_answer_is_remembered_until_one_comes() {
+        let exporting = |server: &str, at| Record::Exporting {
+            server: server.into(),
+            at,
+        };
+        // `c` cut during its first call; `s` cut again after a task was saved.
+        let states = replay(&[exporting("c", 7), exported("e1"), exporting("s", 8)]);
+        assert_eq!(states["c"].export_cut, Some(7));
+        assert_eq!(states["s"].export_cut, Some(8));
+        assert!(states["s"].export.is_some(), "the saved task is kept");
+        let compacted = records_of(&states);
+        assert_eq!(replay(&compacted), states);
+        // The answer clears it.
+        let answered = replay(&[exporting("s", 8), exported("e2")]);
+        assert_eq!(answered["s"].export_cut, None);
     }
 }

@@ -40,6 +40,13 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    pub(crate) fn exporting(&self) {
+        self.record(Record::Exporting {
+            server: self.server.to_owned(),
+            at: unix_now(),
+        });
+    }
+
     pub(crate) fn exported(&self, export_id: &str) {
         self.record(Record::Exported {
             server: self.server.to_owned(),

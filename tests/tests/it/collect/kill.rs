@@ -2,14 +2,16 @@
 //! against a separate `clouddc sim` process with faults on, SIGKILLed at seeded
 //! random instants and restarted until it exits 0. Then every archive must be
 //! complete with the simulator's sha256, every server exported once (the
-//! simulator's per-server counts), and nothing temporary or locked left.
+//! simulator's per-server counts) unless a kill cut its export call (the
+//! journal's `exporting` record without its `exported`), and nothing temporary
+//! or locked left.
 //!
 //! Bounded: each run has a watchdog, the whole test a time budget and a cap on
 //! runs. It prints its figures (kills, runs, exports, bytes served again).
 
 use crate::support::{cli, heavy};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -86,6 +88,33 @@ fn stop_sim(
     serde_json::from_str(stats).expect("stats JSON")
 }
 
+/// The servers whose export call the kill cut: their journal's last word on
+/// exporting is `exporting` (the call was made) with no `exported` (its
+/// answer) after it. Only these may have a second task: no operation lists a
+/// server's tasks, so the re-run cannot find the one the cut call created.
+fn cut_export_calls(dir: &Path) -> BTreeSet<String> {
+    let journal = std::fs::read_to_string(dir.join(".clouddc-journal")).unwrap_or_default();
+    let mut cut = BTreeSet::new();
+    // `<crc32> <json>` lines after the header; a torn last line parses as nothing.
+    let records = journal
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .filter_map(|(_, json)| serde_json::from_str::<serde_json::Value>(json).ok());
+    for record in records {
+        let server = record["server"].as_str().unwrap_or_default().to_string();
+        match record["kind"].as_str() {
+            Some("exporting") => {
+                cut.insert(server);
+            }
+            Some("exported") => {
+                cut.remove(&server);
+            }
+            _ => {}
+        }
+    }
+    cut
+}
+
 /// Starts one collect; stdout and stderr go to files, so a full pipe can never
 /// hold it up and a kill loses nothing the test reads.
 fn start_collect(url: &str, dir: &Path, servers: &Path, logs: &Path, run: usize) -> Child {
@@ -122,6 +151,7 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
 
     let mut rng = XorShift(SEED.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let (mut kills, mut runs, mut torn, mut failed_runs) = (0usize, 0usize, 0usize, 0usize);
+    let mut cut = BTreeSet::new();
     let final_run = loop {
         assert!(
             started.elapsed() < BUDGET,
@@ -158,7 +188,7 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
             .matches("journal: dropped a torn last record")
             .count();
         match status {
-            None => {}
+            None => cut.extend(cut_export_calls(&dir)),
             Some(status) if status.success() => break run,
             Some(status) => {
                 // A server that ran out of retries under faults: run again.
@@ -200,13 +230,17 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
     let per_server: BTreeMap<String, serde_json::Value> =
         serde_json::from_value(stats["exports_by_server"].clone()).expect("exports_by_server");
     let mut calls = Vec::new();
+    let mut twice = 0;
     for server in &servers {
         let counts = &per_server[server];
-        // The default export TTL (an hour) cannot expire a task in this test.
-        assert_eq!(
-            counts["tasks_created"], 1,
-            "{server} exported more than once: {counts}"
+        // The default export TTL (an hour) cannot expire a task in this test:
+        // a second task means a kill cut the call that created the first.
+        let created = counts["tasks_created"].as_u64().unwrap();
+        assert!(
+            created == 1 || (created == 2 && cut.contains(server)),
+            "{server} exported more than once without a kill during its export call: {counts}"
         );
+        twice += usize::from(created == 2);
         calls.push(counts["calls"].as_u64().unwrap());
     }
 
@@ -233,8 +267,10 @@ fn a_collect_killed_at_random_instants_finishes_with_each_server_exported_once()
         started.elapsed().as_secs()
     );
     println!(
-        "kill test: tasks created per server: 1 for all {SERVERS}; export calls per server: \
-         min {}, median {}, max {} (faults make calls repeat; a repeat returns the running task)",
+        "kill test: tasks created per server: 1, except {twice} of the {} servers whose export \
+         call a kill cut (2); export calls per server: min {}, median {}, max {} (faults make \
+         calls repeat; a repeat returns the running task)",
+        cut.len(),
         calls[0],
         calls[calls.len() / 2],
         calls[calls.len() - 1]
