@@ -367,6 +367,10 @@ pub struct SimArgs {
     /// (404), as real tasks expire [default: 3600]
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub export_ttl: Option<Duration>,
+    /// How long the temporary credentials of its ECS metadata endpoints live, e.g. 3s
+    /// (clients refresh them before they expire) [default: 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub credential_ttl: Option<Duration>,
 }
 
 /// `clouddc completions`.

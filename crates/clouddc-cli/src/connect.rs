@@ -47,8 +47,15 @@ pub async fn connect(
     }
     let client = settings
         .client_builder()?
-        .build()
-        .map_err(|e| CliError::Config(format!("invalid configuration: {e}")))?;
+        .connect()
+        .await
+        .map_err(|e| match e {
+            // Asking the metadata service or IAM failed: not a usage error.
+            clouddc::Error::Transport { .. }
+            | clouddc::Error::Timeout { .. }
+            | clouddc::Error::Retried { .. } => CliError::Operation(e),
+            e => CliError::Config(format!("invalid configuration: {e}")),
+        })?;
     Ok(Connection {
         client,
         #[cfg(feature = "simulate")]

@@ -27,6 +27,10 @@
 //!   does not list answer 404 only when [`SimConfig::servers`] says which exist
 //!   ([`SimConfig::with_inventory`], `clouddc sim --servers N`), so ad-hoc ids keep
 //!   working against a default simulator;
+//! - it also answers IAM's project lookup (`GET /v3/projects?name=REGION`,
+//!   see [`SimConfig::project_regions`]) and the ECS metadata service's
+//!   session token and temporary credentials, which live
+//!   [`SimConfig::credential_ttl`] and authenticate like an AK/SK pair;
 //! - errors are ordered as the gateway orders them: 401, then 403 (project),
 //!   then 400 (malformed ids or body), then 404, then 429 (limits).
 
@@ -37,6 +41,7 @@ mod auth;
 mod config;
 mod dialect;
 mod faults;
+mod identity;
 pub mod inventory;
 pub mod inventory_wire;
 mod limits;
@@ -103,6 +108,13 @@ pub struct SimStats {
     pub live_tasks: u64,
     /// Faults injected, by kind.
     pub faults: FaultCounts,
+    /// IAM `KeystoneListProjects` requests (project lookups).
+    pub iam_requests: u64,
+    /// Metadata session tokens handed out.
+    pub metadata_token_requests: u64,
+    /// Temporary credentials the metadata service issued: the first fetch of
+    /// each client and every refresh.
+    pub metadata_credentials_issued: u64,
 }
 
 /// What one server's export calls came to.

@@ -51,6 +51,9 @@ fn config(args: SimArgs, accepts: SimulatorSettings) -> Result<SimConfig, CliErr
     if let Some(ttl) = args.export_ttl {
         config.task_ttl = ttl;
     }
+    if let Some(ttl) = args.credential_ttl {
+        config.credential_ttl = ttl;
+    }
     Ok(config)
 }
 
