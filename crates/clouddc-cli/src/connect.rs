@@ -2,6 +2,7 @@
 //! [`Settings`] say, or against the embedded simulator with `--simulate`.
 
 use clouddc::Client;
+use clouddc::config::env;
 
 #[cfg(feature = "simulate")]
 use crate::embedded::Embedded;
@@ -54,6 +55,13 @@ pub async fn connect(
             clouddc::Error::Transport { .. }
             | clouddc::Error::Timeout { .. }
             | clouddc::Error::Retried { .. } => CliError::Operation(e),
+            e @ clouddc::Error::Credentials { .. } => CliError::Config(format!(
+                "{e}; or pass --token, or --ak and --sk, or set {} or {} and {}, or write [basic] ak and sk in {} (default ~/.huaweicloud/credentials)",
+                env::AUTH_TOKEN,
+                env::AK,
+                env::SK,
+                env::CREDENTIALS_FILE
+            )),
             e => CliError::Config(format!("invalid configuration: {e}")),
         })?;
     Ok(Connection {
