@@ -61,6 +61,10 @@ pub struct Settings {
     pub chain: ChainOptions,
     /// The IAM endpoint of the project lookup (`HUAWEICLOUD_SDK_IAM_ENDPOINT`).
     pub iam_endpoint: Option<String>,
+    /// `--proxy` (else reqwest reads the proxy variables).
+    pub proxy: Option<Secret>,
+    /// `--ca-bundle` or `SSL_CERT_FILE`.
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// The client-only flags given on the command line (`clouddc sim` refuses
     /// them rather than ignore them).
     #[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
@@ -109,6 +113,8 @@ impl Settings {
             ("security_token", "--security-token"),
             ("simulate", "--simulate"),
             ("request_timeout", "--request-timeout"),
+            ("proxy", "--proxy"),
+            ("ca_bundle", "--ca-bundle"),
         ]
         .into_iter()
         .filter(|(id, _)| on_command_line(id))
@@ -127,6 +133,8 @@ impl Settings {
             iam_endpoint: std::env::var(env::IAM_ENDPOINT)
                 .ok()
                 .filter(|v| !v.is_empty()),
+            proxy: secret(&args.proxy),
+            ca_bundle: args.ca_bundle.clone().filter(|p| !p.as_os_str().is_empty()),
             client_only_flags,
         })
     }
@@ -136,6 +144,8 @@ impl Settings {
     pub fn transport(&self) -> TransportOptions {
         TransportOptions {
             request_timeout: self.request_timeout,
+            proxy: self.proxy.clone(),
+            ca_bundle: self.ca_bundle.clone(),
             ..TransportOptions::default()
         }
     }
