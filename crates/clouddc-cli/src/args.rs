@@ -375,6 +375,10 @@ pub struct SimArgs {
     /// (404), as real tasks expire [default: 3600]
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub export_ttl: Option<Duration>,
+    /// Serve HTTPS with a certificate made at start for 127.0.0.1 and localhost; the path of
+    /// its CA (a PEM file for --ca-bundle) is printed on stderr
+    #[arg(long)]
+    pub tls: bool,
     /// How long the temporary credentials of its ECS metadata endpoints live, e.g. 3s
     /// (clients refresh them before they expire) [default: 1h]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -63,6 +63,10 @@ pub struct SimConfig {
     /// region may have no project or several; `None` answers every region
     /// with the one project served.
     pub project_regions: Option<Vec<(String, String)>>,
+    /// Serve HTTPS with a certificate made at start for `127.0.0.1` and
+    /// `localhost`, signed by a CA made with it
+    /// ([`crate::SimHandle::tls_authority`]).
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
@@ -89,6 +93,7 @@ impl Default for SimConfig {
             max_clock_skew: Duration::from_secs(15 * 60),
             credential_ttl: Duration::from_secs(3600),
             project_regions: None,
+            tls: false,
         }
     }
 }
@@ -178,6 +183,7 @@ impl fmt::Debug for SimConfig {
             .field("latency", &self.latency)
             .field("credential_ttl", &self.credential_ttl)
             .field("project_regions", &self.project_regions)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }

@@ -48,6 +48,7 @@ mod limits;
 mod listing;
 mod server;
 mod tasks;
+pub mod tls;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -146,20 +147,46 @@ impl Simulator {
             addr: config.addr,
             source,
         })?;
+        let identity = if config.tls {
+            Some(tls::make_identity()?)
+        } else {
+            None
+        };
         let state = Arc::new(server::State::new(config));
         let app = server::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "simulator stopped with an error");
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let (scheme, authority, task) = match identity {
+            None => (
+                "http",
+                None,
+                tokio::spawn(async move {
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                    if let Err(error) = serve.await {
+                        tracing::error!(%error, "simulator stopped with an error");
+                    }
+                }),
+            ),
+            Some((authority, server_config)) => {
+                let listener = tls::TlsListener::new(listener, server_config);
+                (
+                    "https",
+                    Some(authority),
+                    tokio::spawn(async move {
+                        let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                        if let Err(error) = serve.await {
+                            tracing::error!(%error, "simulator stopped with an error");
+                        }
+                    }),
+                )
             }
-        });
+        };
         tracing::info!(addr = %local_addr, "simulator listening");
         Ok(SimHandle {
-            base_url: format!("http://{local_addr}"),
+            base_url: format!("{scheme}://{local_addr}"),
+            tls: authority,
             local_addr,
             state,
             stop: Some(stop),
@@ -173,6 +200,7 @@ impl Simulator {
 #[derive(Debug)]
 pub struct SimHandle {
     base_url: String,
+    tls: Option<tls::TlsAuthority>,
     local_addr: SocketAddr,
     state: Arc<server::State>,
     stop: Option<oneshot::Sender<()>>,
@@ -213,6 +241,11 @@ impl SimHandle {
     /// The fleet, alarms and events the inventory operations serve.
     pub fn inventory(&self) -> &Inventory {
         &self.state.inventory
+    }
+
+    /// The CA to trust when it serves HTTPS ([`SimConfig::tls`]).
+    pub fn tls_authority(&self) -> Option<&tls::TlsAuthority> {
+        self.tls.as_ref()
     }
 
     /// What the simulator has served so far.

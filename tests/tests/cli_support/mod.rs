@@ -25,6 +25,7 @@ pub const ENV_VARS: &[&str] = &[
     "HUAWEICLOUD_SDK_SK",
     "HUAWEICLOUD_SDK_SECURITY_TOKEN",
     "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+    "SSL_CERT_FILE",
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
