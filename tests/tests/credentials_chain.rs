@@ -136,7 +136,10 @@ fn metadata_credentials_are_refreshed_in_the_middle_of_a_fleet() {
         result.stderr.contains("the ECS metadata service"),
         "-v names the source: {result}"
     );
-    assert!(!result.stderr.contains("sts-"), "no security token: {result}");
+    assert!(
+        !result.stderr.contains("sts-"),
+        "no security token: {result}"
+    );
     let stats = sim.stats();
     assert_eq!(stats.unauthenticated, 0, "{stats:?}");
     // The run outlived several generations of credentials, and every request

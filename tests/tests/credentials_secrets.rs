@@ -40,7 +40,13 @@ fn the_credentials_file_never_shows_its_secret() {
     let file = dir.path().join("credentials");
     std::fs::write(&file, format!("[basic]\nak = {AK}\nsk = {SENTINEL_SK}\n")).unwrap();
     let out = dir.path().join("logs");
-    let args = ["-vvv", "--endpoint", &sim.url(), "--project-id", cli_support::PROJECT];
+    let args = [
+        "-vvv",
+        "--endpoint",
+        &sim.url(),
+        "--project-id",
+        cli_support::PROJECT,
+    ];
     let mut command = clouddc(args);
     command
         .args(["logs", "collect", "srv-0001", "-o"])
@@ -97,9 +103,19 @@ fn a_proxys_password_never_shows() {
     let result = scan("HTTP_PROXY", by_env);
     assert_eq!(result.code, 1, "{result}");
     let mut bad = clouddc(sim.connection_args());
-    bad.args(["--proxy", &proxy.replace("http:", "ftp:"), "logs", "export", "srv-0001"]);
+    bad.args([
+        "--proxy",
+        &proxy.replace("http:", "ftp:"),
+        "logs",
+        "export",
+        "srv-0001",
+    ]);
     let result = scan("a bad --proxy", bad);
     assert_eq!(result.code, 2, "{result}");
     assert!(result.stderr.contains("proxy"), "{result}");
-    assert_eq!(sim.stats().export_requests, 0, "nothing went around the proxy");
+    assert_eq!(
+        sim.stats().export_requests,
+        0,
+        "nothing went around the proxy"
+    );
 }

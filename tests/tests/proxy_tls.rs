@@ -59,9 +59,19 @@ fn an_untrusted_certificate_names_the_fix_and_a_trusted_one_works() {
     assert!(url.starts_with("https://"), "{url}");
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    let authority = sim.handle().tls_authority().expect("a TLS simulator has a CA");
+    let authority = sim
+        .handle()
+        .tls_authority()
+        .expect("a TLS simulator has a CA");
     std::fs::write(&ca, &authority.ca_pem).unwrap();
-    let connection = ["--endpoint", &url, "--project-id", PROJECT, "--token", TOKEN];
+    let connection = [
+        "--endpoint",
+        &url,
+        "--project-id",
+        PROJECT,
+        "--token",
+        TOKEN,
+    ];
 
     let mut untrusted = clouddc(connection);
     untrusted.args(["logs", "export", "srv-0001"]);
@@ -122,12 +132,31 @@ fn clouddc_sim_tls_prints_its_ca_which_clients_then_trust() {
             let _ = lines.send(line);
         }
     });
-    let ca_line = std::iter::from_fn(|| received.recv_timeout(std::time::Duration::from_secs(20)).ok())
-        .find(|line| line.contains("--ca-bundle"))
-        .expect("a line naming the CA");
-    let path = ca_line.rsplit("--ca-bundle ").next().unwrap().trim().to_owned();
-    assert!(path.contains("clouddc-sim-ca-") && path.ends_with(".pem"), "{ca_line}");
-    let mut command = clouddc(["--endpoint", &url, "--project-id", PROJECT, "--token", TOKEN]);
+    let ca_line = std::iter::from_fn(|| {
+        received
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .ok()
+    })
+    .find(|line| line.contains("--ca-bundle"))
+    .expect("a line naming the CA");
+    let path = ca_line
+        .rsplit("--ca-bundle ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        path.contains("clouddc-sim-ca-") && path.ends_with(".pem"),
+        "{ca_line}"
+    );
+    let mut command = clouddc([
+        "--endpoint",
+        &url,
+        "--project-id",
+        PROJECT,
+        "--token",
+        TOKEN,
+    ]);
     command.args(["--ca-bundle", &path, "logs", "export", "srv-0001"]);
     let result = run_command(command);
     assert_eq!(result.code, 0, "{result}");
@@ -136,5 +165,8 @@ fn clouddc_sim_tls_prints_its_ca_which_clients_then_trust() {
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success());
-    assert!(!std::path::Path::new(&path).exists(), "the CA file is removed at exit");
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "the CA file is removed at exit"
+    );
 }

@@ -560,8 +560,14 @@ fn collect_through_forward_proxy() -> Result<(), String> {
         let _ = std::fs::remove_dir_all(&out);
         let mut command = Command::new(binary("clouddc"));
         for variable in [
-            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
-            "all_proxy", "NO_PROXY", "no_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             command.env_remove(variable);
         }
@@ -581,26 +587,29 @@ fn collect_through_forward_proxy() -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr)
         );
         if !output.status.success() {
-            return Err(format!("{name}: clouddc failed through port {proxy_port}:\n{text}"));
+            return Err(format!(
+                "{name}: clouddc failed through port {proxy_port}:\n{text}"
+            ));
         }
         if text.contains(PROXY_PASSWORD) || text.contains(SK) {
             return Err(format!("{name}: a secret was printed:\n{text}"));
         }
         Ok(())
     };
-    let start_proxy = |name: &str, auth: Option<&str>| -> Result<(Background, u16, PathBuf), String> {
-        let port = free_port()?;
-        let log = target_dir().join(format!("forward-proxy-{name}.log"));
-        let mut command = Command::new(&proxy_bin);
-        command.args(["--hostname", "127.0.0.1", "--port", &port.to_string()]);
-        command.args(["--num-acceptors", "1", "--num-workers", "1"]);
-        if let Some(auth) = auth {
-            command.args(["--basic-auth", auth]);
-        }
-        let mut proxy = Background::start("proxy.py", &mut command, &log)?;
-        proxy.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30))?;
-        Ok((proxy, port, log))
-    };
+    let start_proxy =
+        |name: &str, auth: Option<&str>| -> Result<(Background, u16, PathBuf), String> {
+            let port = free_port()?;
+            let log = target_dir().join(format!("forward-proxy-{name}.log"));
+            let mut command = Command::new(&proxy_bin);
+            command.args(["--hostname", "127.0.0.1", "--port", &port.to_string()]);
+            command.args(["--num-acceptors", "1", "--num-workers", "1"]);
+            if let Some(auth) = auth {
+                command.args(["--basic-auth", auth]);
+            }
+            let mut proxy = Background::start("proxy.py", &mut command, &log)?;
+            proxy.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30))?;
+            Ok((proxy, port, log))
+        };
     // proxy.py logs an access line per client connection, naming its first
     // request: `127.0.0.1:PORT - POST 127.0.0.1:SIM/v1/... - 202 Accepted - ...`.
     // Each server's export opens a connection of its own (two at once).
@@ -614,7 +623,12 @@ fn collect_through_forward_proxy() -> Result<(), String> {
     let settle = || std::thread::sleep(Duration::from_millis(500));
 
     let (proxy, port, log) = start_proxy("env", None)?;
-    collect("env", port, &[], &[("HTTP_PROXY", format!("http://127.0.0.1:{port}"))])?;
+    collect(
+        "env",
+        port,
+        &[],
+        &[("HTTP_PROXY", format!("http://127.0.0.1:{port}"))],
+    )?;
     settle();
     let through_env = forwarded(&log);
     if through_env < 2 {
@@ -635,7 +649,10 @@ fn collect_through_forward_proxy() -> Result<(), String> {
     )?;
     settle();
     if forwarded(&log) != through_env {
-        return Err(format!("NO_PROXY: requests still went through proxy.py (see {})", log.display()));
+        return Err(format!(
+            "NO_PROXY: requests still went through proxy.py (see {})",
+            log.display()
+        ));
     }
     drop(proxy);
 
@@ -674,13 +691,26 @@ fn credentials_file_and_region() -> Result<(), String> {
     let write = |path: &Path, text: String| {
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
-    write(&credentials, format!("[basic]\nak = {AK}\nsk = {SK}\niam_endpoint = {url}\n"))?;
-    write(&regions, format!("CLOUDDC:\n  - id: cn-east-3\n    endpoint: {url}\n"))?;
+    write(
+        &credentials,
+        format!("[basic]\nak = {AK}\nsk = {SK}\niam_endpoint = {url}\n"),
+    )?;
+    write(
+        &regions,
+        format!("CLOUDDC:\n  - id: cn-east-3\n    endpoint: {url}\n"),
+    )?;
     let configure = |command: &mut Command| {
         for variable in [
-            "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID",
-            "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_IAM_ENDPOINT", "CLOUDDC_ENDPOINT",
-            "CLOUDDC_REGION", "CLOUDDC_AUTH_TOKEN", "HTTP_PROXY", "http_proxy",
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "HUAWEICLOUD_SDK_PROJECT_ID",
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+            "CLOUDDC_ENDPOINT",
+            "CLOUDDC_REGION",
+            "CLOUDDC_AUTH_TOKEN",
+            "HTTP_PROXY",
+            "http_proxy",
         ] {
             command.env_remove(variable);
         }
@@ -691,13 +721,28 @@ fn credentials_file_and_region() -> Result<(), String> {
     let mut python = Command::new(&peer.python);
     python
         .arg(&peer.script)
-        .args(["--region", "cn-east-3", "--server-id", "srv-file", "--poll-interval", "0.5"])
+        .args([
+            "--region",
+            "cn-east-3",
+            "--server-id",
+            "srv-file",
+            "--poll-interval",
+            "0.5",
+        ])
         .args(["--max-wait", "60", "--out"])
         .arg(dir.join("peer.tar.gz"));
     configure(&mut python);
     let mut clouddc = Command::new(binary("clouddc"));
     clouddc
-        .args(["-v", "--region", "cn-east-3", "logs", "collect", "srv-file", "-o"])
+        .args([
+            "-v",
+            "--region",
+            "cn-east-3",
+            "logs",
+            "collect",
+            "srv-file",
+            "-o",
+        ])
         .arg(dir.join("clouddc"));
     configure(&mut clouddc);
     for (name, command) in [("the Python SDK", &mut python), ("clouddc", &mut clouddc)] {
@@ -720,6 +765,8 @@ fn credentials_file_and_region() -> Result<(), String> {
         return Err(format!("an archive is missing in {}", dir.display()));
     }
     drop(sim);
-    eprintln!("credentials file: the Python SDK and clouddc each looked the project up with IAM and collected");
+    eprintln!(
+        "credentials file: the Python SDK and clouddc each looked the project up with IAM and collected"
+    );
     Ok(())
 }

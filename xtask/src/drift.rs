@@ -75,11 +75,7 @@ fn sync_packaged(name: &str, mode: Mode) -> Result<(), String> {
         return Ok(());
     }
     match mode {
-        Mode::Check => Err(format!(
-            "{} differs from {name}: {}",
-            copy.display(),
-            fix()
-        )),
+        Mode::Check => Err(format!("{} differs from {name}: {}", copy.display(), fix())),
         Mode::Accept => {
             let partial = copy.with_extension("yaml.partial");
             std::fs::write(&partial, &spec)

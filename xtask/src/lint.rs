@@ -15,7 +15,12 @@ pub fn run() -> Result<(), String> {
     shell::run(
         Command::new(tools::npm_bin("redocly"))
             .current_dir(&root)
-            .args(["lint", "--config", "openapi/redocly.yaml", clouddc_codegen::SPEC_PATH])
+            .args([
+                "lint",
+                "--config",
+                "openapi/redocly.yaml",
+                clouddc_codegen::SPEC_PATH,
+            ])
             .args(side_specs)
             .env("REDOCLY_TELEMETRY", "off")
             .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true"),

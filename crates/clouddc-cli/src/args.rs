@@ -89,7 +89,13 @@ pub struct ConnectionArgs {
     pub proxy: Option<Secret>,
     /// A PEM file of CA certificates to trust besides the system's (a TLS-inspecting
     /// proxy's, a private endpoint's)
-    #[arg(long, global = true, value_name = "FILE", env = "SSL_CERT_FILE", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "SSL_CERT_FILE",
+        hide_env_values = true
+    )]
     pub ca_bundle: Option<std::path::PathBuf>,
 }
 

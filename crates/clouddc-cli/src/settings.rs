@@ -315,7 +315,12 @@ mod tests {
         // Without a project, build() names the variable (connect() would ask
         // IAM); without credentials, the SDKs' chain takes over.
         let no_project = with(&["--endpoint", "http://h", "--token", "t"]);
-        let text = no_project.client_builder().unwrap().build().unwrap_err().to_string();
+        let text = no_project
+            .client_builder()
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
         assert!(text.contains(env::PROJECT_ID), "{text}");
         let mut no_credentials = with(&full);
         no_credentials.chain = ChainOptions::new(None, Some("http://127.0.0.1:9".into()));

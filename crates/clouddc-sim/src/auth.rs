@@ -99,13 +99,24 @@ mod tests {
             Ok(Caller("token#0".into()))
         );
         headers.insert("x-auth-token", "guess-token".parse().unwrap());
-        let failure = authenticate(&config(), &Issued::default(), "GET", "/", &headers, b"").unwrap_err();
+        let failure =
+            authenticate(&config(), &Issued::default(), "GET", "/", &headers, b"").unwrap_err();
         assert!(!failure.0.contains("guess"), "{failure:?}");
     }
 
     #[test]
     fn no_credentials_is_a_failure() {
-        assert!(authenticate(&config(), &Issued::default(), "GET", "/", &HeaderMap::new(), b"").is_err());
+        assert!(
+            authenticate(
+                &config(),
+                &Issued::default(),
+                "GET",
+                "/",
+                &HeaderMap::new(),
+                b""
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -70,14 +70,20 @@ impl Issued {
     fn new_session_token(&self, ttl: Duration) -> String {
         let token = random_hex(24);
         let now = Instant::now();
-        let mut tokens = self.session_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = self
+            .session_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tokens.retain(|_, expires| *expires > now);
         tokens.insert(token.clone(), now + ttl);
         token
     }
 
     fn session_token_valid(&self, token: &str) -> bool {
-        let tokens = self.session_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let tokens = self
+            .session_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tokens.get(token).is_some_and(|e| Instant::now() < *e)
     }
 }
@@ -106,7 +112,10 @@ pub(crate) async fn create_metadata_token(
             "X-Metadata-Token-Ttl-Seconds must be 1 to 21600",
         );
     };
-    state.counters.metadata_tokens.fetch_add(1, Ordering::Relaxed);
+    state
+        .counters
+        .metadata_tokens
+        .fetch_add(1, Ordering::Relaxed);
     let token = state.issued.new_session_token(Duration::from_secs(ttl));
     plain(StatusCode::OK, &token)
 }

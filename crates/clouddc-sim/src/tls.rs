@@ -91,7 +91,8 @@ impl TlsListener {
                 let acceptor = acceptor.clone();
                 let ready_tx = ready_tx.clone();
                 tokio::spawn(async move {
-                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
                     match handshake.await {
                         Ok(Ok(tls)) => {
                             let _ = ready_tx.send((tls, peer)).await;

@@ -247,7 +247,9 @@ impl ClientBuilder {
                 let region = region_of_endpoint(&url);
                 (url, region)
             }
-            Some(EndpointSource::Region(region)) => (region_endpoint(region)?, Some(region.clone())),
+            Some(EndpointSource::Region(region)) => {
+                (region_endpoint(region)?, Some(region.clone()))
+            }
             None => {
                 return Err(Error::invalid(
                     "endpoint",
@@ -337,8 +339,7 @@ impl ClientBuilder {
         tracing::info!(source = %checked.source, "credentials");
         let request_timeout = self.transport.request_timeout;
         let state = ClientState::new(Some(checked.credentials), Some(project_id));
-        let generated =
-            generated::Client::new_with_client(&checked.base_url, checked.http, state);
+        let generated = generated::Client::new_with_client(&checked.base_url, checked.http, state);
         Ok(Client::from_inner(Arc::new(ClientInner {
             generated,
             base_url: checked.base_url,

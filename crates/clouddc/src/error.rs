@@ -61,7 +61,9 @@ pub enum Error {
     },
     /// The project id of a region could not be found with IAM, as the
     /// official SDKs look it up when none is configured.
-    #[error("cannot find the project id of region {region:?} with IAM: {reason}; set the project id (--project-id or HUAWEICLOUD_SDK_PROJECT_ID)")]
+    #[error(
+        "cannot find the project id of region {region:?} with IAM: {reason}; set the project id (--project-id or HUAWEICLOUD_SDK_PROJECT_ID)"
+    )]
     ProjectLookup {
         /// The region (the project name asked for).
         region: String,

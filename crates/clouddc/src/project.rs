@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::Error;
 use crate::credentials::Credentials;
 use crate::error::from_generated;
 use crate::generated::iam as api;
 use crate::hooks::ClientState;
 use crate::response_meta::with_received_meta;
 use crate::retry::{Idempotency, RetryPolicy, with_retries};
-use crate::Error;
 
 /// The variable that moves IAM, as the SDKs name it.
 pub const IAM_ENDPOINT_ENV: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
@@ -101,5 +101,7 @@ pub(crate) async fn project_of_region(lookup: Lookup<'_>, region: &str) -> Resul
 }
 
 fn cache() -> std::sync::MutexGuard<'static, BTreeMap<(String, String), String>> {
-    CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -155,7 +155,10 @@ mod tests {
 
     #[test]
     fn a_bad_proxy_is_named_without_its_password() {
-        for url in ["ftp://user:pw-sentinel-1@proxy:21", "http//user:pw-sentinel-1@proxy"] {
+        for url in [
+            "ftp://user:pw-sentinel-1@proxy:21",
+            "http//user:pw-sentinel-1@proxy",
+        ] {
             let options = TransportOptions {
                 proxy: Some(Secret::new(url)),
                 ..TransportOptions::default()

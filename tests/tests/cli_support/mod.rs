@@ -125,8 +125,14 @@ where
 /// developer's `~/.huaweicloud` files, and a metadata service that refuses
 /// at once instead of the link-local one (a test that wants them sets these).
 pub const HERMETIC_CHAIN: &[(&str, &str)] = &[
-    ("HUAWEICLOUD_SDK_CREDENTIALS_FILE", "/nonexistent/clouddc-test/credentials"),
-    ("HUAWEICLOUD_SDK_REGIONS_FILE", "/nonexistent/clouddc-test/regions.yaml"),
+    (
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+        "/nonexistent/clouddc-test/credentials",
+    ),
+    (
+        "HUAWEICLOUD_SDK_REGIONS_FILE",
+        "/nonexistent/clouddc-test/regions.yaml",
+    ),
     ("CLOUDDC_METADATA_ENDPOINT", "http://127.0.0.1:9"),
 ];
 

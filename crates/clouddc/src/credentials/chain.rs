@@ -132,8 +132,11 @@ mod tests {
     fn the_file_comes_before_the_metadata_service() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("credentials");
-        std::fs::write(&path, "[basic]\nak = FILEAK\nsk = sk-sentinel-7\nproject_id = p\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "[basic]\nak = FILEAK\nsk = sk-sentinel-7\nproject_id = p\n",
+        )
+        .unwrap();
         let options = ChainOptions::new(Some(path.clone()), Some("http://127.0.0.1:9".into()));
         let found = after_explicit(&options).unwrap();
         assert_eq!(found.source, Source::File(path.clone()));

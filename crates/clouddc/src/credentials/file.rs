@@ -82,7 +82,10 @@ pub fn read_profile(path: &Path) -> Result<Option<FileProfile>, Error> {
     let (Some(ak), Some(sk)) = (value("ak"), value("sk")) else {
         return Ok(None);
     };
-    if ak.chars().any(|c| c.is_control() || c.is_whitespace() || c == ',') {
+    if ak
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == ',')
+    {
         return Err(invalid(
             path,
             "[basic] ak must be an access key without spaces or commas".into(),
@@ -170,7 +173,9 @@ pub(crate) fn parse_ini(text: &str) -> Result<Sections, String> {
             return Err(format!("line {number}: a key before any [section]"));
         };
         let Some(at) = trimmed.find(['=', ':']) else {
-            return Err(format!("line {number}: neither `key = value` nor a [section]"));
+            return Err(format!(
+                "line {number}: neither `key = value` nor a [section]"
+            ));
         };
         let key = trimmed[..at].trim().to_lowercase();
         if key.is_empty() {
@@ -183,7 +188,9 @@ pub(crate) fn parse_ini(text: &str) -> Result<Sections, String> {
             sections.entry(section.clone()).or_default()
         };
         if target.insert(key.clone(), value).is_some() {
-            return Err(format!("line {number}: key {key:?} appears twice in [{section}]"));
+            return Err(format!(
+                "line {number}: key {key:?} appears twice in [{section}]"
+            ));
         }
         last_key = Some(key);
     }
@@ -252,7 +259,10 @@ mod tests {
         assert!(!format!("{profile:?}").contains("sentinel"));
         std::fs::write(&path, "[basic]\nak = A\nsk sk-sentinel-4\n").unwrap();
         let error = read_profile(&path).unwrap_err().to_string();
-        assert!(error.contains("credentials file") && error.contains("line 3"), "{error}");
+        assert!(
+            error.contains("credentials file") && error.contains("line 3"),
+            "{error}"
+        );
         assert!(!error.contains("sentinel"), "{error}");
     }
 }

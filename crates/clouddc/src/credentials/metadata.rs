@@ -84,8 +84,8 @@ fn failed(endpoint: &str, why: impl std::fmt::Display) -> Error {
 impl MetadataService {
     /// The service at `endpoint` (normalised like any endpoint), asked through `http`.
     pub(crate) fn new(endpoint: &str, http: reqwest::Client) -> Result<Self, Error> {
-        let endpoint = crate::endpoint::normalise_endpoint(endpoint)
-            .map_err(|e| failed(endpoint, e))?;
+        let endpoint =
+            crate::endpoint::normalise_endpoint(endpoint).map_err(|e| failed(endpoint, e))?;
         let client = api::Client::new_with_client(&endpoint, http, ClientState::default());
         Ok(Self {
             endpoint,
@@ -124,7 +124,12 @@ impl MetadataService {
         let ttl = std::num::NonZeroU64::new(TOKEN_TTL_SECONDS).expect("not zero");
         let call = self.client.create_metadata_token(ttl);
         let response = match tokio::time::timeout(METADATA_REQUEST_TIMEOUT, call).await {
-            Err(_) => return Err(failed(&self.endpoint, "the session token request timed out")),
+            Err(_) => {
+                return Err(failed(
+                    &self.endpoint,
+                    "the session token request timed out",
+                ));
+            }
             Ok(Ok(response)) => response,
             Ok(Err(progenitor_client::Error::ErrorResponse(answer)))
                 if matches!(answer.status().as_u16(), 404 | 405 | 503) =>
@@ -145,7 +150,12 @@ impl MetadataService {
             .ok_or_else(|| failed(&self.endpoint, "the session token is not a header value"))?;
         api::types::ShowSecurityKeyXMetadataToken::try_from(text)
             .map(Some)
-            .map_err(|_| failed(&self.endpoint, "the session token is longer than documented"))
+            .map_err(|_| {
+                failed(
+                    &self.endpoint,
+                    "the session token is longer than documented",
+                )
+            })
     }
 
     async fn security_key(
