@@ -5,6 +5,12 @@ Used by `cargo xtask contract` (suite 6: the vendor's own client against the
 simulator) and `cargo xtask bench` (the SDK as the peer to beat). Signs with
 AK/SK through `BasicCredentials`; nothing of the SDK is patched.
 
+Configuration: either --endpoint, --ak, --sk and --project-id, or only
+--region, which configures the SDK as its users do: credentials from its
+default chain (HUAWEICLOUD_SDK_CREDENTIALS_FILE's [basic] section here), the
+endpoint from its region provider chain (HUAWEICLOUD_SDK_REGIONS_FILE), and
+the project id looked up with IAM at the file's iam_endpoint.
+
 Modes:
   (default)                   export, poll status until completed, stream the download
   --download-only EXPORT_ID   download an existing export
@@ -26,8 +32,10 @@ import time
 os.environ["HOME"] = tempfile.mkdtemp(prefix="clouddc-peer-home-")
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
+from huaweicloudsdkcore.auth.provider import CredentialProviderChain  # noqa: E402
 from huaweicloudsdkcore.exceptions.exceptions import SdkException  # noqa: E402
 from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
+from huaweicloudsdkclouddc.v1.region.clouddc_region import CloudDCRegion  # noqa: E402
 from huaweicloudsdkclouddc.v1 import (  # noqa: E402
     CloudDCClient,
     DownloadServerLogsRequest,
@@ -56,6 +64,19 @@ def client_for(args):
     config.retry_times = 0
     config.timeout = (60, 120)
     config.user_agent = "clouddc-peer/1.0"
+    if args.region:
+        # Nothing but the region: the SDK's own chains find the rest. The
+        # basic chain is asked by name: `build()` without credentials asks a
+        # chain for the type "BasicCredentials", whose file provider then
+        # looks for a `[basiccredentials]` section (3.1.219), not `[basic]`.
+        credentials = CredentialProviderChain.get_basic_credential_provider_chain().get_credentials()
+        return (
+            CloudDCClient.new_builder()
+            .with_credentials(credentials)
+            .with_region(CloudDCRegion.value_of(args.region))
+            .with_http_config(config)
+            .build()
+        )
     return (
         CloudDCClient.new_builder()
         .with_credentials(BasicCredentials(args.ak, args.sk, args.project_id))
@@ -145,10 +166,11 @@ def status_loop(client, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--ak", required=True)
-    parser.add_argument("--sk", required=True)
-    parser.add_argument("--project-id", required=True)
+    parser.add_argument("--region")
+    parser.add_argument("--endpoint")
+    parser.add_argument("--ak")
+    parser.add_argument("--sk")
+    parser.add_argument("--project-id")
     parser.add_argument("--server-id", default="srv-0001")
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--max-wait", type=float, default=600.0)
@@ -157,6 +179,11 @@ def main():
     parser.add_argument("--status-loop", type=int, metavar="N")
     parser.add_argument("--export-id")
     args = parser.parse_args()
+    explicit = [args.endpoint, args.ak, args.sk, args.project_id]
+    if not args.region and not all(explicit):
+        parser.error("give --region alone, or --endpoint, --ak, --sk and --project-id")
+    if args.region and any(explicit):
+        parser.error("--region configures the SDK as its users do: give it alone")
     client = client_for(args)
     try:
         if args.status_loop:

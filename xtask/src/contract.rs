@@ -11,7 +11,13 @@
 //! 5. breaking changes: openapi-diff against `openapi/baseline/clouddc.yaml`;
 //! 6. the official Python SDK's export, status and download against the simulator;
 //! 7. the official Python SDK pages through the simulator's inventory, and its
-//!    list equals `clouddc servers list --format json`.
+//!    list equals `clouddc servers list --format json`;
+//! 8. `clouddc logs collect` through a real forward proxy (`proxy.py` from PyPI):
+//!    by `HTTP_PROXY`, by `--proxy` with the proxy's credentials (never printed),
+//!    and past it with `NO_PROXY`, the simulator verifying every AK/SK signature;
+//! 9. the official Python SDK and clouddc, each configured only by the same
+//!    credentials file, regions file and region: no project id, which both look
+//!    up with the simulator's IAM.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,7 +49,7 @@ fn binary(name: &str) -> PathBuf {
 type Suite = fn() -> Result<(), String>;
 
 /// The suites, in the order `cargo xtask contract` runs them.
-const SUITES: [(&str, Suite); 7] = [
+const SUITES: [(&str, Suite); 9] = [
     ("spec lint (redocly recommended-strict)", lint::run),
     ("client against prism mock --errors", client_against_mock),
     (
@@ -62,6 +68,14 @@ const SUITES: [(&str, Suite); 7] = [
     (
         "the official Python SDK's server list equals clouddc's",
         python_sdk_lists_servers,
+    ),
+    (
+        "logs collect through a forward proxy (proxy.py), and past it with NO_PROXY",
+        collect_through_forward_proxy,
+    ),
+    (
+        "the official Python SDK and clouddc from a credentials file and a region",
+        credentials_file_and_region,
     ),
 ];
 
@@ -525,5 +539,234 @@ fn python_sdk_against_simulator() -> Result<(), String> {
             String::from_utf8_lossy(&verified.stdout).trim()
         );
     }
+    Ok(())
+}
+
+/// `clouddc logs collect` with AK/SK through `proxy.py`, a forward proxy from
+/// PyPI (pinned in `tools/python/requirements.txt`): its access log must list
+/// the CloudDC requests (so they went through it) and the simulator must have
+/// verified every signature (exit 0, nothing unauthenticated); with `NO_PROXY`
+/// naming the simulator's host the log gains nothing. The proxy's password in
+/// `--proxy` never appears in clouddc's output, even at `-vvv`.
+fn collect_through_forward_proxy() -> Result<(), String> {
+    const AK: &str = "PROXYACCESSKEY";
+    const SK: &str = "proxy-suite-secret-key";
+    const PROXY_PASSWORD: &str = "proxy-password-sentinel";
+    let python = tools::sdk_python()?;
+    let proxy_bin = python.with_file_name("proxy");
+    let (_sim, sim_url) = simulator_with(&["--ak", AK, "--sk", SK, "--export-seconds", "1"])?;
+    let collect = |name: &str, proxy_port: u16, extra: &[&str], env: &[(&str, String)]| {
+        let out = target_dir().join(format!("forward-proxy-{name}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let mut command = Command::new(binary("clouddc"));
+        for variable in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+            .args(["-vvv", "--endpoint", &sim_url, "--project-id", PROJECT])
+            .args(["--ak", AK, "--sk", SK])
+            .args(extra)
+            .args(["logs", "collect", "srv-0001", "srv-0002", "-o"])
+            .arg(&out)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        let output = command
+            .output()
+            .map_err(|e| format!("cannot run clouddc: {e}"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if !output.status.success() {
+            return Err(format!(
+                "{name}: clouddc failed through port {proxy_port}:\n{text}"
+            ));
+        }
+        if text.contains(PROXY_PASSWORD) || text.contains(SK) {
+            return Err(format!("{name}: a secret was printed:\n{text}"));
+        }
+        Ok(())
+    };
+    let start_proxy =
+        |name: &str, auth: Option<&str>| -> Result<(Background, u16, PathBuf), String> {
+            let port = free_port()?;
+            let log = target_dir().join(format!("forward-proxy-{name}.log"));
+            let mut command = Command::new(&proxy_bin);
+            command.args(["--hostname", "127.0.0.1", "--port", &port.to_string()]);
+            command.args(["--num-acceptors", "1", "--num-workers", "1"]);
+            if let Some(auth) = auth {
+                command.args(["--basic-auth", auth]);
+            }
+            let mut proxy = Background::start("proxy.py", &mut command, &log)?;
+            proxy.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(30))?;
+            Ok((proxy, port, log))
+        };
+    // proxy.py logs an access line per client connection, naming its first
+    // request: `127.0.0.1:PORT - POST 127.0.0.1:SIM/v1/... - 202 Accepted - ...`.
+    // Each server's export opens a connection of its own (two at once).
+    let forwarded = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("access_log") && line.contains("/physicalservers/"))
+            .count()
+    };
+    let settle = || std::thread::sleep(Duration::from_millis(500));
+
+    let (proxy, port, log) = start_proxy("env", None)?;
+    collect(
+        "env",
+        port,
+        &[],
+        &[("HTTP_PROXY", format!("http://127.0.0.1:{port}"))],
+    )?;
+    settle();
+    let through_env = forwarded(&log);
+    if through_env < 2 {
+        return Err(format!(
+            "HTTP_PROXY: proxy.py forwarded {through_env} CloudDC connections, expected one per \
+             server at least (see {})",
+            log.display()
+        ));
+    }
+    collect(
+        "no-proxy",
+        port,
+        &[],
+        &[
+            ("HTTP_PROXY", format!("http://127.0.0.1:{port}")),
+            ("NO_PROXY", "127.0.0.1".into()),
+        ],
+    )?;
+    settle();
+    if forwarded(&log) != through_env {
+        return Err(format!(
+            "NO_PROXY: requests still went through proxy.py (see {})",
+            log.display()
+        ));
+    }
+    drop(proxy);
+
+    let (_proxy, port, log) = start_proxy("flag", Some(&format!("clouddc:{PROXY_PASSWORD}")))?;
+    let flag = format!("http://clouddc:{PROXY_PASSWORD}@127.0.0.1:{port}");
+    collect("flag", port, &["--proxy", &flag], &[])?;
+    settle();
+    let through_flag = forwarded(&log);
+    if through_flag < 2 {
+        return Err(format!(
+            "--proxy: proxy.py forwarded {through_flag} CloudDC connections (see {})",
+            log.display()
+        ));
+    }
+    eprintln!(
+        "forward proxy: {through_env} connections by HTTP_PROXY, {through_flag} by --proxy with credentials, none with NO_PROXY"
+    );
+    Ok(())
+}
+
+/// The official Python SDK, unmodified, and clouddc, each given only the same
+/// `HUAWEICLOUD_SDK_CREDENTIALS_FILE` (`[basic]` ak, sk and `iam_endpoint`),
+/// `HUAWEICLOUD_SDK_REGIONS_FILE` (CloudDC's `cn-east-3` at the simulator)
+/// and the region: both find the project with the simulator's IAM and run
+/// the whole flow, every request signed and verified.
+fn credentials_file_and_region() -> Result<(), String> {
+    const AK: &str = "FILEACCESSKEY";
+    const SK: &str = "file-secret-key-sentinel";
+    let peer = tools::install_peer()?;
+    let (sim, url) = simulator_with(&["--ak", AK, "--sk", SK, "--export-seconds", "1"])?;
+    let dir = target_dir().join("credentials-file");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let credentials = dir.join("credentials");
+    let regions = dir.join("regions.yaml");
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(
+        &credentials,
+        format!("[basic]\nak = {AK}\nsk = {SK}\niam_endpoint = {url}\n"),
+    )?;
+    write(
+        &regions,
+        format!("CLOUDDC:\n  - id: cn-east-3\n    endpoint: {url}\n"),
+    )?;
+    let configure = |command: &mut Command| {
+        for variable in [
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "HUAWEICLOUD_SDK_PROJECT_ID",
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+            "CLOUDDC_ENDPOINT",
+            "CLOUDDC_REGION",
+            "CLOUDDC_AUTH_TOKEN",
+            "HTTP_PROXY",
+            "http_proxy",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+            .env("HUAWEICLOUD_SDK_CREDENTIALS_FILE", &credentials)
+            .env("HUAWEICLOUD_SDK_REGIONS_FILE", &regions);
+    };
+    let mut python = Command::new(&peer.python);
+    python
+        .arg(&peer.script)
+        .args([
+            "--region",
+            "cn-east-3",
+            "--server-id",
+            "srv-file",
+            "--poll-interval",
+            "0.5",
+        ])
+        .args(["--max-wait", "60", "--out"])
+        .arg(dir.join("peer.tar.gz"));
+    configure(&mut python);
+    let mut clouddc = Command::new(binary("clouddc"));
+    clouddc
+        .args([
+            "-v",
+            "--region",
+            "cn-east-3",
+            "logs",
+            "collect",
+            "srv-file",
+            "-o",
+        ])
+        .arg(dir.join("clouddc"));
+    configure(&mut clouddc);
+    for (name, command) in [("the Python SDK", &mut python), ("clouddc", &mut clouddc)] {
+        let output = command
+            .output()
+            .map_err(|e| format!("cannot run {name}: {e}"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if !output.status.success() {
+            return Err(format!("{name} failed from the credentials file:\n{text}"));
+        }
+        if text.contains(SK) {
+            return Err(format!("{name} printed the file's SK:\n{text}"));
+        }
+    }
+    if !dir.join("clouddc/srv-file-dump.tar.gz").exists() || !dir.join("peer.tar.gz").exists() {
+        return Err(format!("an archive is missing in {}", dir.display()));
+    }
+    drop(sim);
+    eprintln!(
+        "credentials file: the Python SDK and clouddc each looked the project up with IAM and collected"
+    );
     Ok(())
 }

@@ -52,30 +52,30 @@ fn snapshot_tests(mode: Mode) -> Command {
     command
 }
 
-/// The copy of the spec inside the `clouddc` crate, which its package carries.
-fn packaged_spec() -> std::path::PathBuf {
-    shell::workspace_root()
-        .join("crates/clouddc")
-        .join(clouddc_codegen::SPEC_PATH)
+/// Every spec the `clouddc` crate generates a client from: CloudDC's and the
+/// small IAM and metadata ones.
+fn all_specs() -> impl Iterator<Item = &'static str> {
+    std::iter::once(clouddc_codegen::SPEC_PATH)
+        .chain(clouddc_codegen::SIDE_SPECS.iter().map(|side| side.path))
 }
 
-/// Checks (or, with [`Mode::Accept`], writes) the crate's copy of the spec: it
-/// must equal `openapi/clouddc.yaml`, the one file people edit.
+/// Checks (or, with [`Mode::Accept`], writes) the crate's copy of every spec.
 fn sync_packaged_spec(mode: Mode) -> Result<(), String> {
-    let source = shell::workspace_root().join(clouddc_codegen::SPEC_PATH);
-    let copy = packaged_spec();
+    all_specs().try_for_each(|spec| sync_packaged(spec, mode))
+}
+
+/// Checks (or, with [`Mode::Accept`], writes) the crate's copy of `spec`: it
+/// must equal the workspace's `openapi/` file, the one people edit.
+fn sync_packaged(name: &str, mode: Mode) -> Result<(), String> {
+    let source = shell::workspace_root().join(name);
+    let copy = shell::workspace_root().join("crates/clouddc").join(name);
     let spec =
         std::fs::read(&source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
     if std::fs::read(&copy).is_ok_and(|current| current == spec) {
         return Ok(());
     }
     match mode {
-        Mode::Check => Err(format!(
-            "{} differs from {}: {}",
-            copy.display(),
-            clouddc_codegen::SPEC_PATH,
-            fix()
-        )),
+        Mode::Check => Err(format!("{} differs from {name}: {}", copy.display(), fix())),
         Mode::Accept => {
             let partial = copy.with_extension("yaml.partial");
             std::fs::write(&partial, &spec)
@@ -163,6 +163,24 @@ mod snapshots {
     fn generated_client() {
         let text = clouddc_codegen::generate(&spec()).unwrap_or_else(|e| panic!("{}", describe(e)));
         check("generated_client", &text);
+    }
+
+    /// Each small spec beside CloudDC's generates its own client, reviewed
+    /// like CloudDC's (the spec's canonical form is in the header's sha256
+    /// and in the client's doc comments).
+    #[test]
+    fn side_clients() {
+        for side in clouddc_codegen::SIDE_SPECS {
+            let path = shell::workspace_root().join(side.path);
+            let spec = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let text = clouddc_codegen::generate_from(&spec, side.path)
+                .unwrap_or_else(|e| panic!("{}: {}", side.path, describe(e)));
+            check(&format!("{}_client", side.module), &text);
+            let canonical = clouddc_codegen::canonical_spec(&spec)
+                .unwrap_or_else(|e| panic!("{}: {}", side.path, describe(e)));
+            check(&format!("{}_spec_canonical", side.module), &canonical);
+        }
     }
 
     #[test]

@@ -83,6 +83,20 @@ pub struct ConnectionArgs {
     /// download has no total deadline: it is cut when it stalls)
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// A forward proxy for every request, e.g. http://user:password@proxy:3128 (without it,
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY apply); NO_PROXY's hosts bypass it either way
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_secret)]
+    pub proxy: Option<Secret>,
+    /// A PEM file of CA certificates to trust besides the system's (a TLS-inspecting
+    /// proxy's, a private endpoint's)
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "SSL_CERT_FILE",
+        hide_env_values = true
+    )]
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 /// How diagnostics are shown.
@@ -367,6 +381,14 @@ pub struct SimArgs {
     /// (404), as real tasks expire [default: 3600]
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub export_ttl: Option<Duration>,
+    /// Serve HTTPS with a certificate made at start for 127.0.0.1 and localhost; the path of
+    /// its CA (a PEM file for --ca-bundle) is printed on stderr
+    #[arg(long)]
+    pub tls: bool,
+    /// How long the temporary credentials of its ECS metadata endpoints live, e.g. 3s
+    /// (clients refresh them before they expire) [default: 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub credential_ttl: Option<Duration>,
 }
 
 /// `clouddc completions`.

@@ -2,6 +2,7 @@
 //! [`Settings`] say, or against the embedded simulator with `--simulate`.
 
 use clouddc::Client;
+use clouddc::config::env;
 
 #[cfg(feature = "simulate")]
 use crate::embedded::Embedded;
@@ -47,8 +48,22 @@ pub async fn connect(
     }
     let client = settings
         .client_builder()?
-        .build()
-        .map_err(|e| CliError::Config(format!("invalid configuration: {e}")))?;
+        .connect()
+        .await
+        .map_err(|e| match e {
+            // Asking the metadata service or IAM failed: not a usage error.
+            clouddc::Error::Transport { .. }
+            | clouddc::Error::Timeout { .. }
+            | clouddc::Error::Retried { .. } => CliError::Operation(e),
+            e @ clouddc::Error::Credentials { .. } => CliError::Config(format!(
+                "{e}; or pass --token, or --ak and --sk, or set {} or {} and {}, or write [basic] ak and sk in {} (default ~/.huaweicloud/credentials)",
+                env::AUTH_TOKEN,
+                env::AK,
+                env::SK,
+                env::CREDENTIALS_FILE
+            )),
+            e => CliError::Config(format!("invalid configuration: {e}")),
+        })?;
     Ok(Connection {
         client,
         #[cfg(feature = "simulate")]

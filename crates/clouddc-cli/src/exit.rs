@@ -97,6 +97,13 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
+    if text.contains("certificate") {
+        // rustls says what it refused (`invalid peer certificate: UnknownIssuer`);
+        // say how to trust a private CA.
+        text.push_str(
+            "; if the endpoint's certificate comes from a private CA (a corporate TLS proxy's, a test's), trust it with --ca-bundle FILE or SSL_CERT_FILE",
+        );
+    }
     text
 }
 

@@ -7,7 +7,9 @@
 //! - between `--endpoint` and `--region`, a flag on the command line beats a
 //!   variable, two variables prefer the endpoint, two flags are an error;
 //! - a client needs an endpoint, a project and credentials, and each missing
-//!   piece is named with its flag and its variable;
+//!   piece is named with its flag and its variable; credentials not given
+//!   come from the official SDKs' chain (the credentials file, then the ECS
+//!   metadata service), and a project not given from the file or IAM;
 //! - `clouddc sim` reads the same flags in the server's role (`--project-id`
 //!   the project served, `--token` and `--ak/--sk` the credentials accepted),
 //!   so one environment configures both sides; flags only a client can use are
@@ -21,6 +23,7 @@ use std::time::Duration;
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use clouddc::config::env;
+use clouddc::credentials::ChainOptions;
 use clouddc::{ClientBuilder, Secret, TransportOptions};
 
 use crate::args::ConnectionArgs;
@@ -54,6 +57,14 @@ pub struct Settings {
     pub simulate: bool,
     /// The total deadline of one JSON request.
     pub request_timeout: Duration,
+    /// Where credentials come from when none is given: the SDKs' chain.
+    pub chain: ChainOptions,
+    /// The IAM endpoint of the project lookup (`HUAWEICLOUD_SDK_IAM_ENDPOINT`).
+    pub iam_endpoint: Option<String>,
+    /// `--proxy` (else reqwest reads the proxy variables).
+    pub proxy: Option<Secret>,
+    /// `--ca-bundle` or `SSL_CERT_FILE`.
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// The client-only flags given on the command line (`clouddc sim` refuses
     /// them rather than ignore them).
     #[cfg_attr(not(feature = "simulate"), allow(dead_code))] // only `clouddc sim` uses it
@@ -102,6 +113,8 @@ impl Settings {
             ("security_token", "--security-token"),
             ("simulate", "--simulate"),
             ("request_timeout", "--request-timeout"),
+            ("proxy", "--proxy"),
+            ("ca_bundle", "--ca-bundle"),
         ]
         .into_iter()
         .filter(|(id, _)| on_command_line(id))
@@ -116,6 +129,12 @@ impl Settings {
             security_token: secret(&args.security_token),
             simulate: args.simulate,
             request_timeout: args.request_timeout,
+            chain: ChainOptions::from_env(),
+            iam_endpoint: std::env::var(env::IAM_ENDPOINT)
+                .ok()
+                .filter(|v| !v.is_empty()),
+            proxy: secret(&args.proxy),
+            ca_bundle: args.ca_bundle.clone().filter(|p| !p.as_os_str().is_empty()),
             client_only_flags,
         })
     }
@@ -125,6 +144,8 @@ impl Settings {
     pub fn transport(&self) -> TransportOptions {
         TransportOptions {
             request_timeout: self.request_timeout,
+            proxy: self.proxy.clone(),
+            ca_bundle: self.ca_bundle.clone(),
             ..TransportOptions::default()
         }
     }
@@ -145,13 +166,12 @@ impl Settings {
                 ));
             }
         };
-        let Some(project) = &self.project_id else {
-            return missing(format!(
-                "no project: pass --project-id ID or set {}",
-                env::PROJECT_ID
-            ));
-        };
-        builder = builder.project_id(project);
+        if let Some(project) = &self.project_id {
+            builder = builder.project_id(project);
+        }
+        if let Some(iam) = &self.iam_endpoint {
+            builder = builder.iam_endpoint(iam);
+        }
         match (&self.ak, &self.sk, &self.token) {
             (Some(ak), Some(sk), _) => builder = builder.ak_sk(ak, sk.clone()),
             (Some(_), None, _) => {
@@ -167,14 +187,7 @@ impl Settings {
                 ));
             }
             (None, None, Some(token)) => builder = builder.token(token.clone()),
-            (None, None, None) => {
-                return missing(format!(
-                    "no credentials: pass --token or --ak and --sk, or set {} or {} and {}",
-                    env::AUTH_TOKEN,
-                    env::AK,
-                    env::SK
-                ));
-            }
+            (None, None, None) => builder = builder.credential_chain(self.chain.clone()),
         }
         if let Some(token) = &self.security_token {
             builder = builder.security_token(token.clone());
@@ -291,16 +304,31 @@ mod tests {
         let base = ["clouddc", "logs", "export", "s"];
         let with = |extra: &[&str]| settings(&[&base[..], extra].concat()).unwrap();
         let full = ["--endpoint", "http://127.0.0.1:1", "--project-id", "p1"];
-        let cases: [(&[&str], &str); 4] = [
+        let cases: [(&[&str], &str); 2] = [
             (&["--project-id", "p", "--token", "t"], "--endpoint"),
-            (&["--endpoint", "http://h", "--token", "t"], "--project-id"),
-            (&full, "--token"),
             (&[&full[..], &["--ak", "AK"]].concat(), "--sk"),
         ];
         for (extra, flag) in cases {
             let text = config_error(with(extra).client_builder());
             assert!(text.contains(flag), "{text}");
         }
+        // Without a project, build() names the variable (connect() would ask
+        // IAM); without credentials, the SDKs' chain takes over.
+        let no_project = with(&["--endpoint", "http://h", "--token", "t"]);
+        let text = no_project
+            .client_builder()
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains(env::PROJECT_ID), "{text}");
+        let mut no_credentials = with(&full);
+        no_credentials.chain = ChainOptions::new(None, Some("http://127.0.0.1:9".into()));
+        let client = no_credentials.client_builder().unwrap().build().unwrap();
+        assert_eq!(
+            client.credential_source(),
+            &clouddc::credentials::Source::Metadata("http://127.0.0.1:9".into())
+        );
         let ok = with(&[&full[..], &["--token", "sentinel-token-91"]].concat());
         assert!(ok.client_builder().unwrap().build().is_ok());
     }

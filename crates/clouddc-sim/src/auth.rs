@@ -5,6 +5,7 @@ use chrono::Utc;
 use http::HeaderMap;
 
 use crate::SimConfig;
+use crate::identity::Issued;
 
 /// An authenticated caller; its key names its rate-limit bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +17,12 @@ pub(crate) struct Caller(pub(crate) String);
 pub(crate) struct AuthFailure(pub(crate) String);
 
 /// Authenticates a request. A token wins if both forms are present, as the
-/// gateway checks `X-Auth-Token` first.
+/// gateway checks `X-Auth-Token` first. A signature may also be made with
+/// temporary credentials the metadata service issued and has not yet seen
+/// expire; the request must then carry their `X-Security-Token`.
 pub(crate) fn authenticate(
     config: &SimConfig,
+    issued: &Issued,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
@@ -34,6 +38,7 @@ pub(crate) fn authenticate(
             .ok_or_else(|| AuthFailure("the token is not valid".into()));
     }
     if headers.contains_key(http::header::AUTHORIZATION) {
+        let temporary_token = std::cell::RefCell::new(None);
         let verified = clouddc_auth::signing::verify(
             method,
             path_and_query,
@@ -42,14 +47,24 @@ pub(crate) fn authenticate(
             Utc::now(),
             config.max_clock_skew,
             |ak| {
-                config
-                    .ak_sk
-                    .iter()
-                    .find(|(known, _)| known == ak)
-                    .map(|(_, sk)| sk.clone())
+                let permanent = config.ak_sk.iter().find(|(known, _)| known == ak);
+                if let Some((_, sk)) = permanent {
+                    return Some(sk.clone());
+                }
+                let (sk, token) = issued.lookup(ak)?;
+                *temporary_token.borrow_mut() = Some(token);
+                Some(sk)
             },
         )
         .map_err(|e| AuthFailure(e.to_string()))?;
+        if let Some(expected) = temporary_token.into_inner() {
+            let sent = headers.get("x-security-token").map(|v| v.as_bytes());
+            if !sent.is_some_and(|sent| constant_time_eq(expected.expose().as_bytes(), sent)) {
+                return Err(AuthFailure(
+                    "temporary credentials need their X-Security-Token".into(),
+                ));
+            }
+        }
         return Ok(Caller(format!("ak:{}", verified.ak)));
     }
     Err(AuthFailure(
@@ -80,17 +95,28 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-auth-token", "good-token".parse().unwrap());
         assert_eq!(
-            authenticate(&config(), "GET", "/", &headers, b""),
+            authenticate(&config(), &Issued::default(), "GET", "/", &headers, b""),
             Ok(Caller("token#0".into()))
         );
         headers.insert("x-auth-token", "guess-token".parse().unwrap());
-        let failure = authenticate(&config(), "GET", "/", &headers, b"").unwrap_err();
+        let failure =
+            authenticate(&config(), &Issued::default(), "GET", "/", &headers, b"").unwrap_err();
         assert!(!failure.0.contains("guess"), "{failure:?}");
     }
 
     #[test]
     fn no_credentials_is_a_failure() {
-        assert!(authenticate(&config(), "GET", "/", &HeaderMap::new(), b"").is_err());
+        assert!(
+            authenticate(
+                &config(),
+                &Issued::default(),
+                "GET",
+                "/",
+                &HeaderMap::new(),
+                b""
+            )
+            .is_err()
+        );
     }
 
     #[test]

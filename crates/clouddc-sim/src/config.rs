@@ -57,6 +57,16 @@ pub struct SimConfig {
     pub slow_for: Duration,
     /// How far `X-Sdk-Date` may be from the simulator's clock.
     pub max_clock_skew: Duration,
+    /// How long the metadata service's temporary credentials live.
+    pub credential_ttl: Duration,
+    /// What IAM's project lookup answers: `(region, project id)` pairs, so a
+    /// region may have no project or several; `None` answers every region
+    /// with the one project served.
+    pub project_regions: Option<Vec<(String, String)>>,
+    /// Serve HTTPS with a certificate made at start for `127.0.0.1` and
+    /// `localhost`, signed by a CA made with it
+    /// ([`crate::SimHandle::tls_authority`]).
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
@@ -81,6 +91,9 @@ impl Default for SimConfig {
             stall_for: Duration::from_secs(30),
             slow_for: Duration::from_millis(1500),
             max_clock_skew: Duration::from_secs(15 * 60),
+            credential_ttl: Duration::from_secs(3600),
+            project_regions: None,
+            tls: false,
         }
     }
 }
@@ -138,6 +151,9 @@ impl SimConfig {
                 format!("must be at most {} servers", Self::MAX_INVENTORY),
             );
         }
+        if self.credential_ttl < Duration::from_secs(1) {
+            return bad("credential_ttl", "must be at least 1s".into());
+        }
         if self.ak_sk.iter().any(|(ak, _)| ak.is_empty()) {
             return bad("ak_sk", "an access key must not be empty".into());
         }
@@ -165,6 +181,9 @@ impl fmt::Debug for SimConfig {
             .field("servers", &self.servers.as_ref().map(Vec::len))
             .field("inventory", &self.inventory)
             .field("latency", &self.latency)
+            .field("credential_ttl", &self.credential_ttl)
+            .field("project_regions", &self.project_regions)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }

@@ -27,6 +27,10 @@
 //!   does not list answer 404 only when [`SimConfig::servers`] says which exist
 //!   ([`SimConfig::with_inventory`], `clouddc sim --servers N`), so ad-hoc ids keep
 //!   working against a default simulator;
+//! - it also answers IAM's project lookup (`GET /v3/projects?name=REGION`,
+//!   see [`SimConfig::project_regions`]) and the ECS metadata service's
+//!   session token and temporary credentials, which live
+//!   [`SimConfig::credential_ttl`] and authenticate like an AK/SK pair;
 //! - errors are ordered as the gateway orders them: 401, then 403 (project),
 //!   then 400 (malformed ids or body), then 404, then 429 (limits).
 
@@ -37,12 +41,14 @@ mod auth;
 mod config;
 mod dialect;
 mod faults;
+mod identity;
 pub mod inventory;
 pub mod inventory_wire;
 mod limits;
 mod listing;
 mod server;
 mod tasks;
+pub mod tls;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -103,6 +109,13 @@ pub struct SimStats {
     pub live_tasks: u64,
     /// Faults injected, by kind.
     pub faults: FaultCounts,
+    /// IAM `KeystoneListProjects` requests (project lookups).
+    pub iam_requests: u64,
+    /// Metadata session tokens handed out.
+    pub metadata_token_requests: u64,
+    /// Temporary credentials the metadata service issued: the first fetch of
+    /// each client and every refresh.
+    pub metadata_credentials_issued: u64,
 }
 
 /// What one server's export calls came to.
@@ -134,20 +147,46 @@ impl Simulator {
             addr: config.addr,
             source,
         })?;
+        let identity = if config.tls {
+            Some(tls::make_identity()?)
+        } else {
+            None
+        };
         let state = Arc::new(server::State::new(config));
         let app = server::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "simulator stopped with an error");
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let (scheme, authority, task) = match identity {
+            None => (
+                "http",
+                None,
+                tokio::spawn(async move {
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                    if let Err(error) = serve.await {
+                        tracing::error!(%error, "simulator stopped with an error");
+                    }
+                }),
+            ),
+            Some((authority, server_config)) => {
+                let listener = tls::TlsListener::new(listener, server_config);
+                (
+                    "https",
+                    Some(authority),
+                    tokio::spawn(async move {
+                        let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                        if let Err(error) = serve.await {
+                            tracing::error!(%error, "simulator stopped with an error");
+                        }
+                    }),
+                )
             }
-        });
+        };
         tracing::info!(addr = %local_addr, "simulator listening");
         Ok(SimHandle {
-            base_url: format!("http://{local_addr}"),
+            base_url: format!("{scheme}://{local_addr}"),
+            tls: authority,
             local_addr,
             state,
             stop: Some(stop),
@@ -161,6 +200,7 @@ impl Simulator {
 #[derive(Debug)]
 pub struct SimHandle {
     base_url: String,
+    tls: Option<tls::TlsAuthority>,
     local_addr: SocketAddr,
     state: Arc<server::State>,
     stop: Option<oneshot::Sender<()>>,
@@ -201,6 +241,11 @@ impl SimHandle {
     /// The fleet, alarms and events the inventory operations serve.
     pub fn inventory(&self) -> &Inventory {
         &self.state.inventory
+    }
+
+    /// The CA to trust when it serves HTTPS ([`SimConfig::tls`]).
+    pub fn tls_authority(&self) -> Option<&tls::TlsAuthority> {
+        self.tls.as_ref()
     }
 
     /// What the simulator has served so far.

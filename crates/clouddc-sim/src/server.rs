@@ -13,7 +13,7 @@ use axum::extract::{Path, Request, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use bytes::Bytes;
 use futures::stream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -22,6 +22,7 @@ use crate::archive::{ArchiveDigest, CHUNK};
 use crate::auth::{Caller, authenticate};
 use crate::dialect::Stage;
 use crate::faults::{FaultInjector, FaultKind, Roll};
+use crate::identity;
 use crate::inventory::Inventory;
 use crate::limits::RateLimiter;
 use crate::listing;
@@ -48,21 +49,26 @@ pub(crate) struct State {
     servers: Option<HashSet<String>>,
     /// The seeded fleet `ListServers` and the other inventory operations serve.
     pub(crate) inventory: Inventory,
-    counters: Counters,
+    pub(crate) counters: Counters,
+    /// The metadata service's session tokens and temporary credentials.
+    pub(crate) issued: crate::identity::Issued,
     /// Export calls and tasks created, per server: what a test needs to prove a
     /// resumed collect exported each server at most once.
     exports_by_server: std::sync::Mutex<BTreeMap<String, ServerExports>>,
 }
 
 #[derive(Debug, Default)]
-struct Counters {
+pub(crate) struct Counters {
     export: AtomicU64,
     status: AtomicU64,
     download: AtomicU64,
     created: AtomicU64,
     throttled: AtomicU64,
-    unauthenticated: AtomicU64,
+    pub(crate) unauthenticated: AtomicU64,
     download_bytes: AtomicU64,
+    pub(crate) iam: AtomicU64,
+    pub(crate) metadata_tokens: AtomicU64,
+    pub(crate) metadata_credentials: AtomicU64,
 }
 
 impl State {
@@ -80,6 +86,7 @@ impl State {
                 chrono::Utc::now().timestamp_millis(),
             ),
             counters: Counters::default(),
+            issued: crate::identity::Issued::default(),
             exports_by_server: std::sync::Mutex::default(),
             config,
         }
@@ -95,6 +102,9 @@ impl State {
             throttled: c(&self.counters.throttled),
             unauthenticated: c(&self.counters.unauthenticated),
             download_bytes: c(&self.counters.download_bytes),
+            iam_requests: c(&self.counters.iam),
+            metadata_token_requests: c(&self.counters.metadata_tokens),
+            metadata_credentials_issued: c(&self.counters.metadata_credentials),
             live_tasks: self.tasks.len() as u64,
             faults: self.faults.counts(),
         }
@@ -137,6 +147,9 @@ const SERVERS: &str = "/v1/{project_id}/physicalservers";
 const SERVER: &str = "/v1/{project_id}/physicalservers/{id}";
 const ALARMS: &str = "/v1/{project_id}/physicalservers/alarms";
 const EVENTS: &str = "/v1/{project_id}/physicalservers/events";
+const IAM_PROJECTS: &str = "/v3/projects";
+const METADATA_TOKEN: &str = "/meta-data/latest/api/token";
+const SECURITY_KEY: &str = "/openstack/latest/securitykey";
 
 /// The service: exactly the operations of the spec. A known path with
 /// another method answers 405 with `Allow`; any other path the gateway's 404.
@@ -149,6 +162,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(SERVER, get(listing::show_server))
         .route(ALARMS, get(listing::list_alarms))
         .route(EVENTS, get(listing::list_events))
+        .route(IAM_PROJECTS, get(identity::list_projects))
+        .route(METADATA_TOKEN, put(identity::create_metadata_token))
+        .route(SECURITY_KEY, get(identity::show_security_key))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), latency))
         .layer(middleware::from_fn(request_id))
@@ -221,6 +237,7 @@ pub(crate) async fn admit<'s>(
 ) -> Result<(Caller, Roll<'s>), Response> {
     let caller = authenticate(
         &state.config,
+        &state.issued,
         method.as_str(),
         path_and_query,
         headers,

@@ -32,6 +32,8 @@ pub(crate) struct ClientInner {
     /// The whole of one JSON request, body included (see
     /// [`crate::TransportOptions::request_timeout`]).
     pub(crate) request_timeout: Duration,
+    /// Where the credentials came from (never what they are).
+    pub(crate) credential_source: crate::credentials::Source,
 }
 
 /// A CloudDC log-export client. Cheap to clone: clones share one connection pool.
@@ -73,6 +75,11 @@ impl Client {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// Which source of the credential chain gave the credentials.
+    pub fn credential_source(&self) -> &crate::credentials::Source {
+        &self.inner.credential_source
     }
 
     /// The project requests are for.

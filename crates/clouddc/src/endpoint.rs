@@ -1,5 +1,6 @@
-//! Where requests go: the vendor's regions, their environment overrides, and
-//! explicit URLs made safe to join paths onto.
+//! Where requests go: the vendor's regions, their overrides (an environment
+//! variable, then the regions file, as the official SDKs' region provider
+//! chain reads them), and explicit URLs made safe to join paths onto.
 
 use url::Url;
 
@@ -22,10 +23,24 @@ pub fn region_override_variable(region: &str) -> String {
     )
 }
 
-/// The endpoint of a region: the environment override when set, else
-/// `https://clouddc.{region}.myhuaweicloud.com`.
+/// The variable that names the regions file, as the SDKs name it.
+pub const REGIONS_FILE_ENV: &str = "HUAWEICLOUD_SDK_REGIONS_FILE";
+
+/// The largest regions file read.
+const MAX_REGIONS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The endpoint of a region: the environment override when set (the first of
+/// its comma-separated endpoints, as the SDKs take it), else the regions file's
+/// `CLOUDDC` entry, else `https://clouddc.{region}.myhuaweicloud.com`.
 pub fn region_endpoint(region: &str) -> Result<String, Error> {
-    if let Ok(url) = std::env::var(region_override_variable(region)) {
+    if let Ok(urls) = std::env::var(region_override_variable(region))
+        && let Some(url) = urls.split(',').map(str::trim).find(|u| !u.is_empty())
+    {
+        return normalise_endpoint(url);
+    }
+    if let Some(path) = regions_file_path()
+        && let Some(url) = regions_file_endpoint(&path, region)?
+    {
         return normalise_endpoint(&url);
     }
     if !REGIONS.contains(&region) {
@@ -35,6 +50,75 @@ pub fn region_endpoint(region: &str) -> Result<String, Error> {
         ));
     }
     Ok(format!("https://clouddc.{region}.myhuaweicloud.com"))
+}
+
+/// Where the SDKs look for the regions file: `HUAWEICLOUD_SDK_REGIONS_FILE`
+/// when set, else `~/.huaweicloud/regions.yaml`.
+pub fn regions_file_path() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os(REGIONS_FILE_ENV).filter(|p| !p.is_empty()) {
+        return Some(path.into());
+    }
+    crate::credentials::file::home_dir().map(|h| h.join(".huaweicloud").join("regions.yaml"))
+}
+
+/// The `CLOUDDC` endpoint of `region` in a regions file, read as the SDKs'
+/// `ProfileRegionCache` reads it: a map from service names (any case) to lists
+/// of `{id, endpoint}` or `{id, endpoints: [...]}`, the first endpoint used.
+/// A missing file is no endpoint; one that does not parse is an error naming it.
+pub fn regions_file_endpoint(
+    path: &std::path::Path,
+    region: &str,
+) -> Result<Option<String>, Error> {
+    use std::io::Read;
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        id: Option<String>,
+        endpoint: Option<String>,
+        endpoints: Option<Vec<String>>,
+    }
+    let bad = |why: String| {
+        Error::invalid(
+            "regions file",
+            format!(
+                "{}: {why}",
+                crate::printable::snippet(path.display().to_string().as_bytes())
+            ),
+        )
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(format!("cannot be read: {e}"))),
+    };
+    let mut text = String::new();
+    file.take(MAX_REGIONS_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("cannot be read: {e}")))?;
+    if text.len() as u64 > MAX_REGIONS_FILE_BYTES {
+        return Err(bad(format!("longer than {MAX_REGIONS_FILE_BYTES} bytes")));
+    }
+    let services: std::collections::BTreeMap<String, Vec<Entry>> =
+        serde_yaml::from_str(&text).map_err(|e| bad(format!("not a regions file: {e}")))?;
+    let endpoint = services
+        .into_iter()
+        .filter(|(service, _)| service.eq_ignore_ascii_case("clouddc"))
+        .flat_map(|(_, entries)| entries)
+        .filter(|entry| entry.id.as_deref() == Some(region))
+        .find_map(|entry| {
+            let mut all = entry.endpoints.unwrap_or_default();
+            all.extend(entry.endpoint);
+            all.into_iter().find(|e| !e.trim().is_empty())
+        });
+    Ok(endpoint)
+}
+
+/// The region an official endpoint URL names (`https://clouddc.{region}.…`),
+/// for looking up its project when only the URL was given.
+pub fn region_of_endpoint(url: &str) -> Option<String> {
+    let host = Url::parse(url).ok()?.host_str()?.to_owned();
+    let rest = host.strip_prefix("clouddc.")?;
+    let (region, domain) = rest.split_once('.')?;
+    (!region.is_empty() && domain.contains("myhuaweicloud")).then(|| region.to_owned())
 }
 
 /// An endpoint URL checked and normalised: `http` or `https`, a host, no user
@@ -123,6 +207,38 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_regions_file_as_the_sdks_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regions.yaml");
+        assert_eq!(regions_file_endpoint(&path, "cn-east-3").unwrap(), None);
+        std::fs::write(
+            &path,
+            "ECS:\n  - id: cn-east-3\n    endpoint: https://ecs.example\n\
+             clouddc:\n  - id: cn-east-3\n    endpoint: https://a.example\n\
+             \x20 - id: my-region-1\n    endpoints:\n      - https://b.example\n      - https://c.example\n",
+        )
+        .unwrap();
+        let read = |region| regions_file_endpoint(&path, region).unwrap();
+        assert_eq!(read("cn-east-3").as_deref(), Some("https://a.example"));
+        assert_eq!(read("my-region-1").as_deref(), Some("https://b.example"));
+        assert_eq!(read("cn-south-1"), None);
+        std::fs::write(&path, "clouddc: [[[").unwrap();
+        let error = regions_file_endpoint(&path, "cn-east-3").unwrap_err();
+        assert!(error.to_string().contains("regions file"), "{error}");
+    }
+
+    #[test]
+    fn an_official_endpoint_names_its_region() {
+        let region = |url| region_of_endpoint(url);
+        assert_eq!(
+            region("https://clouddc.cn-east-3.myhuaweicloud.com").as_deref(),
+            Some("cn-east-3")
+        );
+        assert_eq!(region("http://127.0.0.1:8080"), None);
+        assert_eq!(region("https://clouddc.example.com"), None);
     }
 
     #[test]

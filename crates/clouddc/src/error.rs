@@ -49,6 +49,27 @@ pub enum Error {
         /// How long was waited.
         after: Duration,
     },
+    /// No source of the credential chain gave credentials, or the one that
+    /// did failed (the metadata service did not answer). The reason names
+    /// each source asked, never a value it held.
+    #[error("no usable credentials from {source_name}: {reason}")]
+    Credentials {
+        /// Which source (or "the credential chain" for all of them).
+        source_name: &'static str,
+        /// What each source said.
+        reason: String,
+    },
+    /// The project id of a region could not be found with IAM, as the
+    /// official SDKs look it up when none is configured.
+    #[error(
+        "cannot find the project id of region {region:?} with IAM: {reason}; set the project id (--project-id or HUAWEICLOUD_SDK_PROJECT_ID)"
+    )]
+    ProjectLookup {
+        /// The region (the project name asked for).
+        region: String,
+        /// Zero projects, several, or the error of the IAM call.
+        reason: String,
+    },
     /// An argument was rejected before anything was sent.
     #[error("invalid {argument}: {reason}")]
     InvalidInput {

@@ -87,6 +87,106 @@ fn sign(
     signing::sign_request(request, ak, sk, security_token, project_id, now).map(drop)
 }
 
+/// Puts the credentials on `request`, last: the token header, or an AK/SK
+/// signature (with the temporary credentials of the metadata source, refreshed
+/// first when due). The error text names no secret.
+async fn authorize(state: &ClientState, request: &mut reqwest::Request) -> Result<(), String> {
+    match state.credentials.as_deref() {
+        None => {}
+        Some(Credentials::Token(_)) => {
+            let value = state
+                .token_header
+                .clone()
+                .ok_or("the token contains characters not allowed in a header")?;
+            request.headers_mut().insert(AUTH_TOKEN, value);
+        }
+        Some(Credentials::AkSk {
+            ak,
+            sk,
+            security_token,
+        }) => {
+            let project_id = state.project_id.as_deref();
+            sign(request, ak, sk, security_token.as_ref(), project_id)
+                .map_err(|e| format!("cannot sign the request: {e}"))?;
+        }
+        Some(Credentials::Metadata(source)) => {
+            let current = source.current().await.map_err(|e| e.to_string())?;
+            let project_id = state.project_id.as_deref();
+            let token = Some(&current.security_token);
+            sign(request, &current.ak, &current.sk, token, project_id)
+                .map_err(|e| format!("cannot sign the request: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// What every generated request of every spec goes through before it is sent.
+async fn prepare<E>(
+    state: &ClientState,
+    request: &mut reqwest::Request,
+) -> Result<(), progenitor_client::Error<E>> {
+    request.headers_mut().remove(API_VERSION);
+    accept_documented_errors(request);
+    authorize(state, request)
+        .await
+        .map_err(progenitor_client::Error::InvalidRequest)
+}
+
+/// The metadata service's session token: as secret as a token.
+const METADATA_TOKEN: &str = "x-metadata-token";
+
+/// The IAM project lookup: signed like CloudDC's requests (without a project),
+/// its small answer capped.
+impl ClientHooks<ClientState> for crate::generated::iam::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        use progenitor_client::ClientInfo;
+        prepare(self.inner(), request).await
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        use progenitor_client::ClientInfo;
+        let response = self.client().execute(request).await?;
+        crate::response_meta::record(&response);
+        Ok(capped(response, MAX_ANSWER_BYTES))
+    }
+}
+
+/// The metadata service: no credentials (so not [`prepare`], whose signing
+/// with metadata credentials would come back here), the session token marked
+/// sensitive, answers capped.
+impl ClientHooks<ClientState> for crate::generated::metadata::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let headers = request.headers_mut();
+        headers.remove(API_VERSION);
+        if let Some(value) = headers.get_mut(METADATA_TOKEN) {
+            value.set_sensitive(true);
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        use progenitor_client::ClientInfo;
+        let response = self.client().execute(request).await?;
+        Ok(capped(response, MAX_ANSWER_BYTES))
+    }
+}
+
 impl ClientHooks<ClientState> for Client {
     async fn pre<E>(
         &self,
@@ -94,33 +194,7 @@ impl ClientHooks<ClientState> for Client {
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         use progenitor_client::ClientInfo;
-        request.headers_mut().remove(API_VERSION);
-        accept_documented_errors(request);
-        let state = self.inner();
-        match state.credentials.as_deref() {
-            None => {}
-            Some(Credentials::Token(_)) => {
-                let value = state.token_header.clone().ok_or_else(|| {
-                    progenitor_client::Error::InvalidRequest(
-                        "the token contains characters not allowed in a header".into(),
-                    )
-                })?;
-                request.headers_mut().insert(AUTH_TOKEN, value);
-            }
-            Some(Credentials::AkSk {
-                ak,
-                sk,
-                security_token,
-            }) => {
-                let project_id = state.project_id.as_deref();
-                sign(request, ak, sk, security_token.as_ref(), project_id).map_err(|e| {
-                    progenitor_client::Error::InvalidRequest(format!(
-                        "cannot sign the request: {e}"
-                    ))
-                })?;
-            }
-        }
-        Ok(())
+        prepare(self.inner(), request).await
     }
 
     async fn exec(

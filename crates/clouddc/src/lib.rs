@@ -47,6 +47,7 @@ pub mod inventory;
 pub mod journal;
 pub mod operation;
 mod printable;
+pub mod project;
 pub mod resource_id;
 pub mod response_meta;
 pub mod retry;

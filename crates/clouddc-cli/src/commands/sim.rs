@@ -51,6 +51,10 @@ fn config(args: SimArgs, accepts: SimulatorSettings) -> Result<SimConfig, CliErr
     if let Some(ttl) = args.export_ttl {
         config.task_ttl = ttl;
     }
+    if let Some(ttl) = args.credential_ttl {
+        config.credential_ttl = ttl;
+    }
+    config.tls = args.tls;
     Ok(config)
 }
 
@@ -77,8 +81,19 @@ pub async fn run(
     let handle = Simulator::start(config)
         .await
         .map_err(|e| CliError::Simulator(chain(&e)))?;
+    // The CA's file lives as long as the simulator: removed when this returns.
+    let ca_file = match handle.tls_authority() {
+        Some(authority) => Some(write_ca(&authority.ca_pem)?),
+        None => None,
+    };
     print_line(&format!("listening on {}", handle.base_url()))?;
     context.inform(&summary);
+    if let Some(file) = &ca_file {
+        let path = crate::text::clean(&file.path().display().to_string());
+        context.inform(&format!(
+            "HTTPS with a certificate signed by the CA in {path}: clients trust it with --ca-bundle {path}"
+        ));
+    }
     let signal = signals.recv().await;
     tracing::info!(?signal, "stopping the simulator");
     // Read before shutting down, which consumes the handle; requests still in
@@ -89,6 +104,19 @@ pub async fn run(
     print_line(&format!("stats {}", stats_json(&stats, &exports)))?;
     // Being stopped is how this command ends: a success.
     Ok(Exit::Success)
+}
+
+/// The CA's PEM in a new temporary file.
+fn write_ca(pem: &str) -> Result<tempfile::NamedTempFile, CliError> {
+    let mut file = tempfile::Builder::new()
+        .prefix("clouddc-sim-ca-")
+        .suffix(".pem")
+        .tempfile()
+        .map_err(CliError::Output)?;
+    file.write_all(pem.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(CliError::Output)?;
+    Ok(file)
 }
 
 /// The stats as one line of JSON, with the export calls per server under

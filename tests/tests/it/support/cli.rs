@@ -25,6 +25,16 @@ pub const ENV_VARS: &[&str] = &[
     "HUAWEICLOUD_SDK_AK",
     "HUAWEICLOUD_SDK_SK",
     "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+    "SSL_CERT_FILE",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
     "RUST_LOG",
     "COLUMNS",
     "LINES",
@@ -105,9 +115,27 @@ where
     for name in ENV_VARS {
         command.env_remove(name);
     }
+    for (name, value) in HERMETIC_CHAIN {
+        command.env(name, value);
+    }
     command.args(args);
     command
 }
+
+/// The credential chain's sources, pointed where nothing answers: no
+/// developer's `~/.huaweicloud` files, and a metadata service that refuses
+/// at once instead of the link-local one (a test that wants them sets these).
+pub const HERMETIC_CHAIN: &[(&str, &str)] = &[
+    (
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+        "/nonexistent/clouddc-test/credentials",
+    ),
+    (
+        "HUAWEICLOUD_SDK_REGIONS_FILE",
+        "/nonexistent/clouddc-test/regions.yaml",
+    ),
+    ("CLOUDDC_METADATA_ENDPOINT", "http://127.0.0.1:9"),
+];
 
 /// What a finished run printed, and how it ended.
 #[derive(Debug)]
@@ -218,6 +246,10 @@ pub struct SimOptions {
     pub slow_for: std::time::Duration,
     /// A seeded inventory of this many servers, the only ones exportable.
     pub servers: Option<usize>,
+    /// How long the metadata endpoints' temporary credentials live.
+    pub credential_ttl: Option<std::time::Duration>,
+    /// IAM's `(region, project)` pairs; `None`: every region is the project.
+    pub project_regions: Option<Vec<(String, String)>>,
 }
 
 impl Default for SimOptions {
@@ -234,6 +266,8 @@ impl Default for SimOptions {
             stall_for: std::time::Duration::from_secs(2),
             slow_for: std::time::Duration::from_millis(300),
             servers: None,
+            credential_ttl: None,
+            project_regions: None,
         }
     }
 }
@@ -280,6 +314,10 @@ impl Sim {
         if let Some(count) = options.servers {
             config = config.with_inventory(count);
         }
+        if let Some(ttl) = options.credential_ttl {
+            config.credential_ttl = ttl;
+        }
+        config.project_regions = options.project_regions.clone();
         let handle = runtime
             .block_on(clouddc_sim::Simulator::start(config))
             .expect("the simulator starts");

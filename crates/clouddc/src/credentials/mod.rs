@@ -1,6 +1,21 @@
-//! Credentials, kept out of every output by `Secret` (from `clouddc_auth`).
+//! Credentials, kept out of every output by `Secret` (from `clouddc_auth`),
+//! and where they come from when none is given: the official SDKs' default
+//! chain, in their order and with their names.
+//!
+//! One concept a module: [`chain`] (the order, and which source answered),
+//! [`file`] (the INI credentials file), [`metadata`] (the ECS metadata
+//! service's temporary credentials) and [`refresh`] (keeping temporary
+//! credentials fresh while a long run uses them).
 
 pub use clouddc_auth::Secret;
+
+pub mod chain;
+pub mod file;
+pub mod metadata;
+pub mod refresh;
+
+pub use chain::{ChainOptions, Source};
+pub use refresh::MetadataCredentials;
 
 /// How requests prove who sends them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +34,10 @@ pub enum Credentials {
         /// `X-Security-Token`.
         security_token: Option<Secret>,
     },
+    /// The temporary AK/SK of the ECS instance's agency, from the metadata
+    /// service, fetched before first use and again shortly before they expire;
+    /// every request is signed with them and carries their `X-Security-Token`.
+    Metadata(MetadataCredentials),
 }
 
 #[cfg(test)]
