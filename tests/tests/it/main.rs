@@ -13,6 +13,7 @@ mod support;
 
 mod cli;
 mod collect;
+mod credentials;
 mod fuzz;
 mod generated_client;
 mod hostile;

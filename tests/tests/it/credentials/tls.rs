@@ -6,9 +6,9 @@
 //! (The forward proxy is tested against a real proxy server, `proxy.py`, in
 //! `cargo xtask contract`'s suite 8: it needs the Python tools.)
 
-mod cli_support;
+use crate::support::cli;
 
-use cli_support::{PROJECT, TOKEN, clouddc, run_command};
+use cli::{PROJECT, TOKEN, clouddc, run_command};
 
 struct TlsSim {
     handle: Option<clouddc_sim::SimHandle>,
@@ -107,14 +107,14 @@ fn an_untrusted_certificate_names_the_fix_and_a_trusted_one_works() {
 fn clouddc_sim_tls_prints_its_ca_which_clients_then_trust() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let mut child = std::process::Command::new(cli_support::binary())
+    let mut child = std::process::Command::new(cli::binary())
         .args(["sim", "--tls", "--addr", "127.0.0.1:0", "--token", TOKEN])
         .args(["--project-id", PROJECT, "--export-seconds", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _watchdog = cli_support::watchdog(&child);
+    let _watchdog = cli::watchdog(&child);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut listening = String::new();
     stdout.read_line(&mut listening).unwrap();

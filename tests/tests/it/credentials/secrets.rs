@@ -4,11 +4,11 @@
 //! proxy's password in `--proxy` and in `HTTP_PROXY`, all at `-vvv`, never in
 //! stdout or stderr.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::time::Duration;
 
-use cli_support::{Auth, RunResult, Sim, SimOptions, clouddc, run_command};
+use cli::{Auth, RunResult, Sim, SimOptions, clouddc, run_command};
 
 const AK: &str = "AKFILESENTINEL";
 const SENTINEL_SK: &str = "sentinel-file-sk-0c7d31";
@@ -45,7 +45,7 @@ fn the_credentials_file_never_shows_its_secret() {
         "--endpoint",
         &sim.url(),
         "--project-id",
-        cli_support::PROJECT,
+        cli::PROJECT,
     ];
     let mut command = clouddc(args);
     command
@@ -78,7 +78,7 @@ fn temporary_credentials_never_show() {
     let out = dir.path().join("logs");
     let mut command = clouddc(["-vvv", "--endpoint", &sim.url(), "--project-id"]);
     command
-        .args([cli_support::PROJECT, "logs", "collect", "srv-0001", "-o"])
+        .args([cli::PROJECT, "logs", "collect", "srv-0001", "-o"])
         .arg(&out)
         .env("CLOUDDC_METADATA_ENDPOINT", sim.url());
     let result = scan("metadata", command);

@@ -5,12 +5,12 @@
 //! of a fleet without losing a server, and no secret of either source is
 //! ever printed.
 
-mod cli_support;
+use crate::support::cli;
 
 use std::path::Path;
 use std::time::Duration;
 
-use cli_support::{Auth, PROJECT, Sim, SimOptions, clouddc, files_but_the_journal, run_command};
+use cli::{Auth, PROJECT, Sim, SimOptions, clouddc, files_but_the_journal, run_command};
 
 const FILE_AK: &str = "FILEAK0001";
 const FILE_SK: &str = "file-sk-sentinel-3e91";
