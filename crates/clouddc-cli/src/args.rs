@@ -217,6 +217,14 @@ pub struct CollectArgs {
     /// Print the servers that would be collected and stop (no export is started)
     #[arg(long)]
     pub dry_run: bool,
+    /// Collect only shard K of N (K from 1): the servers whose id hashes to K, so
+    /// N collectors given the same list split it with no overlap and no gap
+    #[arg(long, value_name = "K/N", conflicts_with = "shard_count")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Split the list into N shards and collect the one JOB_COMPLETION_INDEX (from
+    /// 0, as a Kubernetes Indexed Job sets it) names: pod i runs --shard i+1/N
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<u64>,
     // Last: a flattened group's help heading applies to the flags after it.
     #[command(flatten)]
     pub filters: crate::select::FilterArgs,

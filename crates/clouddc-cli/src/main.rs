@@ -13,6 +13,7 @@
 //!   terminal;
 //! - [`servers`]: the server list and the servers file;
 //! - [`select`]: the inventory filters and the servers they select;
+//! - [`shard`]: `--shard K/N`, one collector's share of a fleet;
 //! - [`progress`]: bars on a terminal, state-change lines elsewhere;
 //! - [`summary`]: the per-server results, as text or JSON;
 //! - [`interrupt`], [`exit`], [`logging`]: signals, exit statuses, diagnostics.
@@ -30,6 +31,7 @@ mod progress;
 mod select;
 mod servers;
 mod settings;
+mod shard;
 mod size;
 mod summary;
 mod text;

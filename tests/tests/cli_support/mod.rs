@@ -25,6 +25,7 @@ pub const ENV_VARS: &[&str] = &[
     "HUAWEICLOUD_SDK_SK",
     "HUAWEICLOUD_SDK_SECURITY_TOKEN",
     "RUST_LOG",
+    "JOB_COMPLETION_INDEX",
     "COLUMNS",
     "LINES",
 ];

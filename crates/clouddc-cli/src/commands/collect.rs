@@ -16,6 +16,7 @@ use crate::interrupt;
 use crate::progress::{Phase, Progress};
 use crate::select;
 use crate::servers;
+use crate::shard::{JOB_INDEX_VAR, Shard};
 use crate::summary::{self, Record, Totals};
 
 /// Collects every server's archive, showing progress, then prints the summary.
@@ -25,6 +26,11 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             "the inventory filters (--manage-state, --health, --tag, --dc, --rack, --alarmed) narrow --all; add --all".into(),
         ));
     }
+    // Before anything is sent: a bad shard is a usage error.
+    let shard = Shard::resolve(args.shard, args.shard_count, || {
+        std::env::var_os(JOB_INDEX_VAR).map(|v| v.to_string_lossy().into_owned())
+    })
+    .map_err(|error| CliError::Config(error.to_string()))?;
     let selected = if args.all {
         let ids = select::servers(client, &args.filters)
             .await?
@@ -35,6 +41,10 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         Vec::new()
     };
     let servers = servers::gather(&args.servers, args.servers_file.as_deref(), selected)?;
+    let servers = match shard {
+        Some(shard) => in_shard(shard, servers, context),
+        None => servers,
+    };
     if args.dry_run {
         print_dry_run(&servers, context)?;
         return Ok(Exit::Success);
@@ -141,6 +151,15 @@ fn usable_ids(ids: impl Iterator<Item = String>, context: &Context) -> Vec<Strin
         }
     })
     .collect()
+}
+
+/// This collector's share of `servers`, said on stderr (an empty share is no
+/// error: a small fleet may leave some of N collectors nothing to do).
+fn in_shard(shard: Shard, servers: Vec<String>, context: &Context) -> Vec<String> {
+    let of = servers.len();
+    let mine = shard.select(servers);
+    context.inform(&format!("shard {shard}: {} of {of} servers", mine.len()));
+    mine
 }
 
 /// `--dry-run`: the servers, one a line (sanitised), or `{"servers": [...]}`.
