@@ -192,8 +192,9 @@ pub struct CollectArgs {
     /// A file of server ids, one a line; '#' starts a comment; '-' reads stdin
     #[arg(long, value_name = "FILE")]
     pub servers_file: Option<PathBuf>,
-    /// Where the archives go
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    /// Where the archives go: a directory, or s3://BUCKET/PREFIX/ or
+    /// obs://BUCKET/PREFIX/ (an object each, streamed; see Object storage)
+    #[arg(short, long, value_name = "DIR|URL", default_value = ".")]
     pub output_dir: PathBuf,
     /// How many export calls run at once (waiting holds no slot)
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
@@ -225,6 +226,8 @@ pub struct CollectArgs {
     /// 0, as a Kubernetes Indexed Job sets it) names: pod i runs --shard i+1/N
     #[arg(long, value_name = "N")]
     pub shard_count: Option<u64>,
+    #[command(flatten)]
+    pub object: crate::object_output::ObjectArgs,
     // Last: a flattened group's help heading applies to the flags after it.
     #[command(flatten)]
     pub filters: crate::select::FilterArgs,
@@ -407,7 +410,7 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 /// Parses a secret flag into a [`Secret`], so that no `Debug` of the parsed
 /// command line can show it.
-fn parse_secret(text: &str) -> Result<Secret, String> {
+pub(crate) fn parse_secret(text: &str) -> Result<Secret, String> {
     Ok(Secret::new(text))
 }
 

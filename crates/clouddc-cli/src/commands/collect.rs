@@ -13,19 +13,27 @@ use crate::args::CollectArgs;
 use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt;
+use crate::object_output::{self, ProcessEnv};
 use crate::progress::{Phase, Progress};
 use crate::select;
 use crate::servers;
+use crate::settings::Settings;
 use crate::shard::{JOB_INDEX_VAR, Shard};
 use crate::summary::{self, Record, Totals};
 
 /// Collects every server's archive, showing progress, then prints the summary.
-pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Result<Exit, CliError> {
+pub async fn run(
+    client: &Client,
+    args: &CollectArgs,
+    context: &Context,
+    settings: &Settings,
+) -> Result<Exit, CliError> {
     if args.filters.any() && !args.all {
         return Err(CliError::Config(
             "the inventory filters (--manage-state, --health, --tag, --dc, --rack, --alarmed) narrow --all; add --all".into(),
         ));
     }
+    let object = object_output::resolve(&args.output_dir, &args.object, settings, &ProcessEnv)?;
     // Before anything is sent: a bad shard is a usage error.
     let shard = Shard::resolve(args.shard, args.shard_count, || {
         std::env::var_os(JOB_INDEX_VAR).map(|v| v.to_string_lossy().into_owned())
@@ -49,9 +57,20 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         print_dry_run(&servers, context)?;
         return Ok(Exit::Success);
     }
-    prepare_output_dir(&args.output_dir)?;
-    // Held until the end of the run: a second collect on the directory exits 2.
-    let journal = open_journal(args, &servers, context)?;
+    let destination = match &object {
+        Some(config) => Some(open_object_store(config)?),
+        None => None,
+    };
+    // An object store keeps no journal: a re-run skips the objects complete
+    // there (HEAD) and exports the rest again.
+    let journal = match destination {
+        Some(_) => None,
+        None => {
+            prepare_output_dir(&args.output_dir)?;
+            // Held until the end of the run: a second collect on the directory exits 2.
+            Some(open_journal(args, &servers, context)?)
+        }
+    };
     let started = Instant::now();
     let progress = Arc::new(Progress::new(context.mode, Some(servers.len() as u64)));
     let sink: EventSink = {
@@ -70,7 +89,8 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             deadline: args.timeout,
             ..WaitOptions::default()
         },
-        journal: Some(journal.clone()),
+        journal: journal.clone().map(|j| j as Arc<dyn clouddc::Journal>),
+        destination: destination.clone(),
         ..CollectOptions::default()
     };
     tracing::info!(
@@ -99,6 +119,11 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     };
     // Cancels the requests in flight and removes their temporary files.
     drop(outcomes);
+    if let Some(destination) = &destination
+        && let Err(error) = destination.close().await
+    {
+        progress.note(&crate::text::clean(&error.to_string()));
+    }
     if interrupted.is_some() {
         progress.note(&format!(
             "interrupted: {} of {} servers finished; the unfinished ones left no files behind",
@@ -173,6 +198,15 @@ fn print_dry_run(servers: &[String], context: &Context) -> Result<(), CliError> 
             .iter()
             .try_for_each(|server| writeln!(out, "{}", super::servers::clean(server))),
     })
+}
+
+/// The object store of `-o s3://` or `obs://`.
+fn open_object_store(
+    config: &clouddc::destination::ObjectStoreConfig,
+) -> Result<Arc<dyn clouddc::destination::Destination>, CliError> {
+    let store = clouddc::destination::ObjectStoreDestination::new(config)
+        .map_err(|error| CliError::Config(error.to_string()))?;
+    Ok(Arc::new(store))
 }
 
 /// Locks the output directory and opens its journal, telling the user what a
