@@ -3,12 +3,14 @@ Python, against the S3 server the tests start (moto's, on 127.0.0.1).
 
     s3_peer.py ENDPOINT create BUCKET    make the bucket
     s3_peer.py ENDPOINT objects BUCKET   every object: key, size, sha256 of its bytes
+    s3_peer.py ENDPOINT keys BUCKET      every object's key, unread
     s3_peer.py ENDPOINT uploads BUCKET   the multipart uploads still open
 
 Prints one JSON document on stdout. The credentials are moto's test ones,
 from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 """
 
+import gzip
 import hashlib
 import json
 import sys
@@ -38,9 +40,19 @@ def objects(s3, bucket):
                     "read": len(body),
                     "sha256": hashlib.sha256(body).hexdigest(),
                     "text": body.decode("utf-8", "replace") if len(body) < 512 else None,
+                    "gzip_ok": gzip_ok(body),
                 }
             )
     return found
+
+
+def gzip_ok(body):
+    """Whether the bytes are a complete gzip stream whose CRCs check out."""
+    try:
+        gzip.decompress(body)
+        return True
+    except (OSError, EOFError, ValueError):
+        return False
 
 
 def uploads(s3, bucket):
@@ -56,6 +68,9 @@ def main():
         result = {"created": bucket}
     elif command == "objects":
         result = {"objects": objects(s3, bucket)}
+    elif command == "keys":
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        result = {"keys": [item["Key"] for page in pages for item in page.get("Contents", [])]}
     elif command == "uploads":
         result = {"uploads": uploads(s3, bucket)}
     else:

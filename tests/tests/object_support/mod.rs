@@ -101,6 +101,16 @@ impl S3Server {
             .clone()
     }
 
+    /// The keys in `bucket`, without reading the objects.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        self.peer("keys", bucket)["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k.as_str().expect("a key").to_owned())
+            .collect()
+    }
+
     /// The multipart uploads open in `bucket`.
     pub fn uploads(&self, bucket: &str) -> Vec<serde_json::Value> {
         self.peer("uploads", bucket)["uploads"]
