@@ -17,10 +17,21 @@ use serde_json::Value;
 const BUCKET: &str = "clouddc-logs";
 
 fn collect(sim: &Sim, s3: &S3Server, servers: &[String], rest: &[&str]) -> std::process::Command {
+    collect_with("-q", sim, s3, servers, rest)
+}
+
+/// `clouddc VERBOSITY --format json logs collect -o s3://... REST SERVERS`.
+fn collect_with(
+    verbosity: &str,
+    sim: &Sim,
+    s3: &S3Server,
+    servers: &[String],
+    rest: &[&str],
+) -> std::process::Command {
     let mut args = sim.connection_args();
     args.extend(
         [
-            "-q",
+            verbosity,
             "--format",
             "json",
             "logs",
@@ -153,7 +164,15 @@ fn archives_larger_than_a_part_go_up_in_parts() {
         ..SimOptions::default()
     });
     let servers = ids(2);
-    let result = run_command(Command::from_std(collect(&sim, &s3, &servers, &[])));
+    // Every request logged (-vvv): still no secret on stderr.
+    let result = run_command(Command::from_std(collect_with(
+        "-vvv",
+        &sim,
+        &s3,
+        &servers,
+        &[],
+    )));
+    assert!(result.stderr.contains("srv-0001"), "{result}");
     assert_bucket_holds(&sim, &s3, &result, &servers);
 }
 
