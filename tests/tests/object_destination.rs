@@ -169,3 +169,61 @@ async fn the_directory_destination_places_checked_files_and_keeps_existing_ones(
     assert!(error.contains("keeping the existing"), "{error}");
     assert_eq!(sim.stats().export_requests, exports);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_parts_went_up_starts_the_object_over_and_an_abort_leaves_none() {
+    let store = Arc::new(InMemory::new());
+    let destination = ObjectStoreDestination::with_store(store.clone(), url());
+    let options = DownloadOptions::default();
+    let first = vec![1_u8; 9 << 20];
+    let second = vec![2_u8; 3 << 20];
+
+    // Over a part (one went up), then the archive starts again from byte 0.
+    let mut writer = destination.create("a.tar.gz", &options).await.unwrap();
+    let (writer, expected) = tokio::task::spawn_blocking(move || {
+        writer.write(&first).unwrap();
+        writer.restart().unwrap();
+        writer.write(&second).unwrap();
+        writer.finish().unwrap();
+        (writer, second)
+    })
+    .await
+    .unwrap();
+    let key = ObjectPath::from("logs/a.tar.gz");
+    assert!(
+        store.head(&key).await.is_err(),
+        "nothing is visible before the commit"
+    );
+    let sha256 = hex::encode(sha2::Sha256::digest(&expected));
+    let stored = Stored {
+        bytes: expected.len() as u64,
+        sha256: sha256.clone(),
+    };
+    let location = writer.commit(stored.clone()).await.unwrap();
+    assert_eq!(location.to_str(), Some("s3://bucket/logs/a.tar.gz"));
+    let bytes = store.get(&key).await.unwrap().bytes().await.unwrap();
+    assert_eq!(
+        bytes.as_ref(),
+        expected.as_slice(),
+        "only the bytes after the restart"
+    );
+    assert_eq!(destination.stored("a.tar.gz").await.unwrap(), Some(stored));
+
+    // Aborted after a part went up: no object, no .sha256.
+    let mut writer = destination.create("b.tar.gz", &options).await.unwrap();
+    let writer = tokio::task::spawn_blocking(move || {
+        writer.write(&vec![3_u8; 9 << 20]).unwrap();
+        writer
+    })
+    .await
+    .unwrap();
+    writer.abort().await;
+    destination.close().await.unwrap();
+    assert!(
+        store
+            .head(&ObjectPath::from("logs/b.tar.gz"))
+            .await
+            .is_err()
+    );
+    assert_eq!(destination.stored("b.tar.gz").await.unwrap(), None);
+}
