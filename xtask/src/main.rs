@@ -72,7 +72,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | consumer | bench [download|memory|verify|status|fleet|fleet-all|rerun|sim|build] | soak [--servers N] | fuzz [--seconds N] | vendor [--latest] [--spec PATH]>";
+const USAGE: &str = "usage: cargo xtask <ci | drift [--accept] | lint | contract [SUITE] | baseline | tools | vectors | consumer | bench [download|memory|verify|status|fleet|fleet-all|rerun|object|sim|build] | soak [--servers N] | fuzz [--seconds N] | vendor [--latest] [--spec PATH]>";
 
 /// Everything CI runs. `.ci/run` calls exactly this, and README.md names it.
 fn ci() -> Result<(), String> {

@@ -14,8 +14,15 @@ pub const NPM_PACKAGES: &[(&str, &str)] = &[
     ("openapi-diff", "0.24.1"),
 ];
 
-/// PyPI packages for the contract suites, installed into `.tools/venv`.
-pub const PIP_PACKAGES: &[(&str, &str)] = &[("schemathesis", "4.32.5")];
+/// PyPI packages for the contract suites and the object-storage tests,
+/// installed into `.tools/venv`: moto's S3 server (`moto_server`, bound to
+/// 127.0.0.1 by `tests/tests/object_*.rs`) and boto3, the independent reader
+/// that lists and reads the objects back (`tools/python/s3_peer.py`).
+pub const PIP_PACKAGES: &[(&str, &str)] = &[
+    ("schemathesis", "4.32.5"),
+    ("moto[server]", "5.2.1"),
+    ("boto3", "1.43.11"),
+];
 
 /// The folder npm tools are installed into.
 pub fn npm_prefix() -> PathBuf {
@@ -44,6 +51,8 @@ pub fn venv_bin(name: &str) -> PathBuf {
 }
 
 fn installed_pip_version(package: &str) -> Option<String> {
+    // `moto[server]` is shown by pip as `moto`.
+    let package = package.split('[').next().unwrap_or(package);
     let output = Command::new(venv_bin("python"))
         .args(["-m", "pip", "show", package])
         .output()

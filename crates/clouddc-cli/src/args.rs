@@ -206,8 +206,9 @@ pub struct CollectArgs {
     /// A file of server ids, one a line; '#' starts a comment; '-' reads stdin
     #[arg(long, value_name = "FILE")]
     pub servers_file: Option<PathBuf>,
-    /// Where the archives go
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    /// Where the archives go: a directory, or s3://BUCKET/PREFIX/ or
+    /// obs://BUCKET/PREFIX/ (an object each, streamed; see Object storage)
+    #[arg(short, long, value_name = "DIR|URL", default_value = ".")]
     pub output_dir: PathBuf,
     /// How many export and status requests are in flight at once (the wait between polls holds no slot)
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
@@ -231,6 +232,16 @@ pub struct CollectArgs {
     /// Print the servers that would be collected and stop (no export is started)
     #[arg(long)]
     pub dry_run: bool,
+    /// Collect only shard K of N (K from 1): the servers whose id hashes to K, so
+    /// N collectors given the same list split it with no overlap and no gap
+    #[arg(long, value_name = "K/N", conflicts_with = "shard_count")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Split the list into N shards and collect the one JOB_COMPLETION_INDEX (from
+    /// 0, as a Kubernetes Indexed Job sets it) names: pod i runs --shard i+1/N
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<u64>,
+    #[command(flatten)]
+    pub object: crate::object_output::ObjectArgs,
     // Last: a flattened group's help heading applies to the flags after it.
     #[command(flatten)]
     pub filters: crate::select::FilterArgs,
@@ -421,7 +432,7 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 /// Parses a secret flag into a [`Secret`], so that no `Debug` of the parsed
 /// command line can show it.
-fn parse_secret(text: &str) -> Result<Secret, String> {
+pub(crate) fn parse_secret(text: &str) -> Result<Secret, String> {
     Ok(Secret::new(text))
 }
 

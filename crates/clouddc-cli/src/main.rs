@@ -13,6 +13,8 @@
 //!   terminal;
 //! - [`servers`]: the server list and the servers file;
 //! - [`select`]: the inventory filters and the servers they select;
+//! - [`shard`]: `--shard K/N`, one collector's share of a fleet;
+//! - [`object_output`]: `-o s3://` and `obs://`, the object store's settings;
 //! - [`progress`]: bars on a terminal, state-change lines elsewhere;
 //! - [`summary`]: the per-server results, as text or JSON;
 //! - [`interrupt`], [`exit`], [`logging`]: signals, exit statuses, diagnostics.
@@ -26,10 +28,12 @@ mod embedded;
 mod exit;
 mod interrupt;
 mod logging;
+mod object_output;
 mod progress;
 mod select;
 mod servers;
 mod settings;
+mod shard;
 mod size;
 mod summary;
 mod text;

@@ -253,6 +253,25 @@ impl Client {
         .await
     }
 
+    /// [`Client::download_checked`] into a destination, as the server's
+    /// archive name.
+    pub(crate) async fn download_to_destination_checked(
+        &self,
+        (server, export_id): (&PathId, &PathId),
+        destination: &dyn crate::destination::Destination,
+        options: &DownloadOptions,
+        progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    ) -> Result<Downloaded, Error> {
+        crate::download::download_to_destination(
+            |offset| self.open_download(server, export_id, offset),
+            destination,
+            &archive_file_name(server.as_str()),
+            options,
+            progress,
+        )
+        .await
+    }
+
     /// [`Client::download_checked`] through a part file of a fixed name that a
     /// later call can resume after the process died (see
     /// [`crate::download::download_to_part`]).

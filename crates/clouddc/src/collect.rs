@@ -9,6 +9,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
 use crate::client::Client;
+use crate::destination::Destination;
 use crate::download::{DownloadOptions, DownloadProgress, Downloaded, PartFile, PartTarget};
 use crate::journal::resume::{self, Recorder};
 use crate::journal::{Journal, MAX_EXPORT_AGE, part_name};
@@ -65,6 +66,12 @@ pub struct CollectOptions {
     pub journal: Option<Arc<dyn Journal>>,
     /// Saved exports older than this are exported again rather than polled.
     pub max_export_age: Duration,
+    /// Where the archives go instead of `output_dir` (an object store, or an
+    /// embedder's own): a server whose archive the destination already holds
+    /// complete is skipped (reported `resumed`), and each archive is streamed
+    /// into it. The journal, if any, still saves the exports; its part files
+    /// are not used. The caller calls [`Destination::close`] at the end.
+    pub destination: Option<Arc<dyn Destination>>,
 }
 
 impl Default for CollectOptions {
@@ -78,6 +85,7 @@ impl Default for CollectOptions {
             export_attempts: 3,
             journal: None,
             max_export_age: MAX_EXPORT_AGE,
+            destination: None,
         }
     }
 }
@@ -186,7 +194,20 @@ impl Client {
         let journal = options.journal.as_deref();
         let recorder = Recorder::new(journal, &server);
         let recalled = journal.and_then(|j| j.recall(&server)).unwrap_or_default();
-        if let Some(saved) = &recalled.complete {
+        if let Some(destination) = options.destination.as_deref() {
+            match already_stored(destination, &server, &options.download).await {
+                Ok(Some(archive)) => {
+                    return ServerOutcome {
+                        server: server.clone(),
+                        export_id: recalled.export.as_ref().map(|e| e.export_id.clone()),
+                        result: Ok(archive),
+                        resumed: true,
+                    };
+                }
+                Ok(None) => {}
+                Err(error) => return failed(None, error),
+            }
+        } else if let Some(saved) = &recalled.complete {
             match resume::verify_archive(&options.output_dir, saved).await {
                 Ok(archive) => {
                     return ServerOutcome {
@@ -207,11 +228,13 @@ impl Client {
         }
         // A re-run without overwriting fails a server whose archive is there
         // before triggering an export that could never be placed.
-        if let Err(error) = crate::download::ensure_archive_free(
-            &options.output_dir,
-            server.as_str(),
-            options.download.overwrite,
-        ) {
+        if options.destination.is_none()
+            && let Err(error) = crate::download::ensure_archive_free(
+                &options.output_dir,
+                server.as_str(),
+                options.download.overwrite,
+            )
+        {
             return failed(None, error);
         }
         // The id is checked once, here where it enters; the export, every
@@ -320,6 +343,16 @@ impl Client {
                 })
             };
             let _slot = slots.downloads.acquire().await.ok();
+            if let Some(destination) = options.destination.as_deref() {
+                return self
+                    .download_to_destination_checked(
+                        (&server_id, &export),
+                        destination,
+                        &options.download,
+                        &on_bytes,
+                    )
+                    .await;
+            }
             if journal.is_none() {
                 return self
                     .download_checked(
@@ -389,6 +422,27 @@ impl Client {
         )
         .await
     }
+}
+
+/// The server's archive when `destination` already holds it complete; fails
+/// when its name is taken by something that may not be replaced.
+async fn already_stored(
+    destination: &dyn Destination,
+    server: &str,
+    download: &DownloadOptions,
+) -> Result<Option<Downloaded>, Error> {
+    let name = crate::download::archive_file_name(server);
+    let stored = destination.stored(&name).await?;
+    if stored.is_none() {
+        destination.check_free(&name, download)?;
+    }
+    Ok(stored.map(|stored| Downloaded {
+        path: destination.location(&name),
+        suggested_name: None,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        resumes: 0,
+    }))
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub mod collect;
 pub mod config;
 pub mod content_disposition;
 pub mod credentials;
+pub mod destination;
 pub mod download;
 pub mod endpoint;
 pub mod error;

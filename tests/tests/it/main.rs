@@ -18,6 +18,7 @@ mod fuzz;
 mod generated_client;
 mod hostile;
 mod library_secrets;
+mod object;
 mod sim;
 mod soak;
 mod tidy;

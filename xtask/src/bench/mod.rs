@@ -12,6 +12,7 @@ mod fleet;
 mod fleet_all;
 mod harness;
 mod memory;
+mod object;
 mod rerun;
 mod sim;
 mod status;
@@ -33,6 +34,7 @@ const NAMES: &[&str] = &[
     "fleet",
     "fleet-all",
     "rerun",
+    "object",
     "sim",
     "build",
 ];
@@ -171,6 +173,7 @@ pub fn run(name: Option<&str>) -> Result<(), String> {
             "fleet" => fleet::run(&mut context),
             "fleet-all" => fleet_all::run(&mut context),
             "rerun" => rerun::run(&mut context),
+            "object" => object::run(&mut context),
             "sim" => sim::run(&mut context),
             "build" => build::run(&mut context),
             _ => unreachable!("names are checked above"),

@@ -13,18 +13,32 @@ use crate::args::CollectArgs;
 use crate::context::Context;
 use crate::exit::{CliError, Exit};
 use crate::interrupt;
+use crate::object_output::{self, ProcessEnv};
 use crate::progress::{Phase, Progress};
 use crate::select;
 use crate::servers;
+use crate::settings::Settings;
+use crate::shard::{JOB_INDEX_VAR, Shard};
 use crate::summary::{self, Record, Totals};
 
 /// Collects every server's archive, showing progress, then prints the summary.
-pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Result<Exit, CliError> {
+pub async fn run(
+    client: &Client,
+    args: &CollectArgs,
+    context: &Context,
+    settings: &Settings,
+) -> Result<Exit, CliError> {
     if args.filters.any() && !args.all {
         return Err(CliError::Config(
             "the inventory filters (--manage-state, --health, --tag, --dc, --rack, --alarmed) narrow --all; add --all".into(),
         ));
     }
+    let object = object_output::resolve(&args.output_dir, &args.object, settings, &ProcessEnv)?;
+    // Before anything is sent: a bad shard is a usage error.
+    let shard = Shard::resolve(args.shard, args.shard_count, || {
+        std::env::var_os(JOB_INDEX_VAR).map(|v| v.to_string_lossy().into_owned())
+    })
+    .map_err(|error| CliError::Config(error.to_string()))?;
     let selected = if args.all {
         let ids = select::server_ids(client, &args.filters).await?;
         usable_ids(ids.into_iter(), context)
@@ -32,13 +46,28 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
         Vec::new()
     };
     let servers = servers::gather(&args.servers, args.servers_file.as_deref(), selected)?;
+    let servers = match shard {
+        Some(shard) => in_shard(shard, servers, context),
+        None => servers,
+    };
     if args.dry_run {
         print_dry_run(&servers, context)?;
         return Ok(Exit::Success);
     }
-    prepare_output_dir(&args.output_dir)?;
-    // Held until the end of the run: a second collect on the directory exits 2.
-    let journal = open_journal(args, &servers, context)?;
+    let destination = match &object {
+        Some(config) => Some(open_object_store(config)?),
+        None => None,
+    };
+    // An object store keeps no journal: a re-run skips the objects complete
+    // there (HEAD) and exports the rest again.
+    let journal = match destination {
+        Some(_) => None,
+        None => {
+            prepare_output_dir(&args.output_dir)?;
+            // Held until the end of the run: a second collect on the directory exits 2.
+            Some(open_journal(args, &servers, context)?)
+        }
+    };
     let started = Instant::now();
     let progress = Arc::new(Progress::new(context.mode, Some(servers.len() as u64)));
     let sink: EventSink = {
@@ -57,7 +86,8 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
             deadline: args.timeout,
             ..WaitOptions::default()
         },
-        journal: Some(journal.clone()),
+        journal: journal.clone().map(|j| j as Arc<dyn clouddc::Journal>),
+        destination: destination.clone(),
         ..CollectOptions::default()
     };
     tracing::info!(
@@ -86,6 +116,11 @@ pub async fn run(client: &Client, args: &CollectArgs, context: &Context) -> Resu
     };
     // Cancels the requests in flight and removes their temporary files.
     drop(outcomes);
+    if let Some(destination) = &destination
+        && let Err(error) = destination.close().await
+    {
+        progress.note(&crate::text::clean(&error.to_string()));
+    }
     if interrupted.is_some() {
         progress.note(&format!(
             "interrupted: {} of {} servers finished; the unfinished ones left no files behind",
@@ -140,6 +175,15 @@ fn usable_ids(ids: impl Iterator<Item = String>, context: &Context) -> Vec<Strin
     .collect()
 }
 
+/// This collector's share of `servers`, said on stderr (an empty share is no
+/// error: a small fleet may leave some of N collectors nothing to do).
+fn in_shard(shard: Shard, servers: Vec<String>, context: &Context) -> Vec<String> {
+    let of = servers.len();
+    let mine = shard.select(servers);
+    context.inform(&format!("shard {shard}: {} of {of} servers", mine.len()));
+    mine
+}
+
 /// `--dry-run`: the servers, one a line (sanitised), or `{"servers": [...]}`.
 fn print_dry_run(servers: &[String], context: &Context) -> Result<(), CliError> {
     write_stdout(|out| match context.format {
@@ -151,6 +195,15 @@ fn print_dry_run(servers: &[String], context: &Context) -> Result<(), CliError> 
             .iter()
             .try_for_each(|server| writeln!(out, "{}", super::servers::clean(server))),
     })
+}
+
+/// The object store of `-o s3://` or `obs://`.
+fn open_object_store(
+    config: &clouddc::destination::ObjectStoreConfig,
+) -> Result<Arc<dyn clouddc::destination::Destination>, CliError> {
+    let store = clouddc::destination::ObjectStoreDestination::new(config)
+        .map_err(|error| CliError::Config(error.to_string()))?;
+    Ok(Arc::new(store))
 }
 
 /// Locks the output directory and opens its journal, telling the user what a

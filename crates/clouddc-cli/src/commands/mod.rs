@@ -39,7 +39,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<Exit, CliError> {
             let connection = connect(&settings, |line| context.inform(line)).await?;
             let client = &connection.client;
             match logs.command {
-                LogsCommand::Collect(args) => collect::run(client, &args, &context).await,
+                LogsCommand::Collect(args) => {
+                    collect::run(client, &args, &context, &settings).await
+                }
                 LogsCommand::Export(args) => export::run(client, &args, &context).await,
                 LogsCommand::Status(args) => status::run(client, &args, &context).await,
                 LogsCommand::Download(args) => download::run(client, &args, &context).await,

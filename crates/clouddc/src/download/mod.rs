@@ -40,11 +40,12 @@
 mod body;
 mod gzip;
 mod limits;
-mod naming;
+pub(crate) mod naming;
 mod part;
 mod pipeline;
-mod place;
+pub(crate) mod place;
 mod resume;
+mod sink;
 mod speed;
 mod stage;
 #[cfg(test)]
@@ -65,7 +66,9 @@ pub use self::naming::{ARCHIVE_SUFFIX, archive_file_name, ensure_archive_free};
 pub use self::part::{PartFile, Validators};
 use self::pipeline::{Budget, Pipeline};
 use self::resume::{Answer, Have, Next};
-use self::writer::FileWriter;
+pub(crate) use self::sink::download_to_destination;
+use self::stage::Stage;
+use self::writer::{FileWriter, Written};
 use crate::Error;
 use crate::content_disposition::{safe_file_name, sanitize_file_name};
 use crate::response_meta::{ResponseMeta, request_id};
@@ -297,7 +300,7 @@ pub trait PartWatch: Send + Sync {
 }
 
 async fn download_into<F, Fut>(
-    mut fetch: F,
+    fetch: F,
     dir: &Path,
     file_name: &str,
     options: &DownloadOptions,
@@ -332,15 +335,90 @@ where
         }
     };
     let part = temp_path.to_path_buf();
-    // Declared after `temp_path`, so dropped first: the workers are told to stop
-    // before the temporary file is removed.
-    let mut pipeline = Pipeline::start(
+    // Dropped (its workers told to stop) inside `transfer`, before
+    // `temp_path` removes the temporary file.
+    let pipeline = start_pipeline(writer, gzip);
+    let place = Place {
+        dir,
+        part: &part,
+        on_disk,
+        check_space: true,
+    };
+    let done = transfer(fetch, pipeline, place, options, progress, named).await?;
+    if let Some(PartTarget { watch, .. }) = named {
+        watch.placing(&Downloaded {
+            path: dir.join(&name),
+            suggested_name: done.suggested_name.clone(),
+            bytes: done.bytes,
+            sha256: done.sha256.clone(),
+            resumes: done.resumes,
+        });
+    }
+    let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
+    Ok(Downloaded {
+        path,
+        suggested_name: done.suggested_name,
+        bytes: done.bytes,
+        sha256: done.sha256,
+        resumes: done.resumes,
+    })
+}
+
+/// Starts the worker of `writer` and `gzip`.
+fn start_pipeline<W: Stage<Output = Written>>(
+    writer: W,
+    gzip: Option<GzipCheck>,
+) -> Pipeline<Written> {
+    Pipeline::start(
         writer,
         gzip,
         Budget::new(IN_FLIGHT_BYTES),
         PROCESS_BUDGET.clone(),
-    );
+    )
+}
 
+/// Where a transfer writes, for its checks and error messages.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    /// The directory (or the destination) the archive goes to.
+    dir: &'a Path,
+    /// What errors name as the archive being written.
+    part: &'a Path,
+    /// Bytes the writer already holds (a resumed part file).
+    on_disk: u64,
+    /// Whether `dir`'s free space bounds the announced length.
+    check_space: bool,
+}
+
+/// What a finished, checked transfer holds.
+struct Transferred {
+    bytes: u64,
+    sha256: String,
+    resumes: u32,
+    suggested_name: Option<String>,
+}
+
+/// Requests the archive (resuming and restarting as its answers allow) and
+/// feeds it through `pipeline` until every stage checked it.
+async fn transfer<F, Fut>(
+    mut fetch: F,
+    mut pipeline: Pipeline<Written>,
+    place: Place<'_>,
+    options: &DownloadOptions,
+    progress: &(dyn Fn(DownloadProgress) + Send + Sync),
+    named: Option<PartTarget<'_>>,
+) -> Result<Transferred, Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, Error>>,
+{
+    let Place {
+        dir,
+        part,
+        on_disk,
+        check_space,
+    } = place;
+    let part = part.to_path_buf();
     let mut reporter = Reporter::new(progress);
     let mut written: u64 = on_disk;
     let resumed = named.and_then(|target| target.file.resume.as_ref().filter(|_| on_disk > 0));
@@ -407,7 +485,7 @@ where
                 if let Some(end) = total.or(plan.len.map(|len| written + len)) {
                     limits::check_announced(dir, end, options.max_archive_bytes)?;
                 }
-                if let Some(len) = plan.len {
+                if let Some(len) = plan.len.filter(|_| check_space) {
                     limits::check_free_space(dir, len)?;
                 }
                 reporter.total = total;
@@ -490,22 +568,11 @@ where
         });
     }
     reporter.finish(written);
-    if let Some(PartTarget { watch, .. }) = named {
-        watch.placing(&Downloaded {
-            path: dir.join(&name),
-            suggested_name: suggested_name.clone().flatten(),
-            bytes: written,
-            sha256: result.sha256.clone(),
-            resumes,
-        });
-    }
-    let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
-    Ok(Downloaded {
-        path,
-        suggested_name: suggested_name.flatten(),
+    Ok(Transferred {
         bytes: written,
         sha256: result.sha256,
         resumes,
+        suggested_name: suggested_name.flatten(),
     })
 }
 

@@ -66,7 +66,7 @@ pub fn ensure_archive_free(dir: &Path, server: &str, overwrite: bool) -> Result<
 }
 
 /// The error for an archive name already taken.
-pub(super) fn exists_error(path: PathBuf) -> Error {
+pub(crate) fn exists_error(path: PathBuf) -> Error {
     Error::Io {
         action: "keeping the existing",
         path,

@@ -14,7 +14,7 @@ use crate::Error;
 
 /// Makes sure `dir` is a directory (creating it when missing) and opens a new
 /// temporary file in it. The file is removed when the returned path is dropped.
-pub(super) fn open_part(dir: &Path) -> Result<(File, TempPath), Error> {
+pub(crate) fn open_part(dir: &Path) -> Result<(File, TempPath), Error> {
     prepare_dir(dir)?;
     let temp = tempfile::Builder::new()
         .prefix(".clouddc-")
@@ -73,7 +73,7 @@ fn final_path(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 /// existing entry at the name is kept and the move fails, unless `overwrite`:
 /// then a file or a symlink there is replaced in one rename (a symlink is not
 /// followed), and a directory still fails the move.
-pub(super) async fn persist(
+pub(crate) async fn persist(
     temp: TempPath,
     dir: &Path,
     name: &str,

@@ -10,4 +10,5 @@ mod hostile_ids;
 mod inventory;
 mod resume;
 mod secrets;
+mod shard;
 mod usage;

@@ -10,3 +10,4 @@ pub mod client;
 pub mod fs;
 pub mod heavy;
 pub mod raw_http;
+pub mod s3;
