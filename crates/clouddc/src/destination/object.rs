@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use object_store::aws::AmazonS3Builder;
+use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
@@ -163,6 +164,13 @@ impl ObjectStoreDestination {
         }
         let store = builder
             .with_client_options(options)
+            .with_http_connector(NoRedirects {
+                timeout: config.request_timeout,
+                allow_http: config
+                    .endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            })
             .build()
             .map_err(|error| Error::invalid("object store", error.to_string()))?;
         Ok(Self {
@@ -282,6 +290,33 @@ fn parse_sidecar(bytes: &[u8], name: &str) -> Option<String> {
     (well_formed && rest == name).then(|| hash.to_owned())
 }
 
+/// The object store's HTTP client, as every client of clouddc: it follows no
+/// redirect. object_store's own client follows reqwest's default (ten), and a
+/// cross-origin redirect would carry the session token, whose header
+/// (`x-amz-security-token`) is not one reqwest strips, to whatever origin the
+/// endpoint names. A 3xx is an error instead.
+#[derive(Debug)]
+struct NoRedirects {
+    timeout: Duration,
+    allow_http: bool,
+}
+
+impl HttpConnector for NoRedirects {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.timeout)
+            .https_only(!self.allow_http)
+            .user_agent(concat!("clouddc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(error),
+            })?;
+        Ok(HttpClient::new(client))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +388,60 @@ mod tests {
         assert!(
             !shown.contains("very-secret") && shown.contains("s3://bucket/p/"),
             "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_no_credential_reaches_its_target() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpListener;
+
+        // The redirect's target counts every connection it receives.
+        let target = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target_url = format!("http://{}", target.local_addr().unwrap());
+        let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = reached.clone();
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = target.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        // The endpoint answers every request with a 307 to the target.
+        let endpoint = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint_url = format!("http://{}", endpoint.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = endpoint.accept().await {
+                let location = format!("{target_url}/bucket/stolen");
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 8192];
+                    let _ = socket.read(&mut buffer).await;
+                    let answer = format!(
+                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        let config = ObjectStoreConfig {
+            url: ObjectUrl::parse("s3://bucket/p").unwrap().unwrap(),
+            endpoint: Some(endpoint_url),
+            region: "us-east-1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: "very-secret-key".into(),
+            session_token: Some("very-secret-token".into()),
+            path_style: true,
+            request_timeout: Duration::from_secs(5),
+        };
+        let destination = ObjectStoreDestination::new(&config).unwrap();
+        let answer = destination
+            .store
+            .head(&ObjectPath::from("p/srv-1-dump.tar.gz"))
+            .await;
+        assert!(answer.is_err(), "a redirect is an error: {answer:?}");
+        assert_eq!(
+            reached.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the redirect's target was contacted"
         );
     }
 }
