@@ -3,7 +3,7 @@
 //! chain, in their order and with their names.
 //!
 //! One concept a module: [`chain`] (the order, and which source answered),
-//! [`file`] (the INI credentials file), [`metadata`] (the ECS metadata
+//! [`file`](mod@file) (the INI credentials file), [`metadata`] (the ECS metadata
 //! service's temporary credentials) and [`refresh`] (keeping temporary
 //! credentials fresh while a long run uses them).
 
