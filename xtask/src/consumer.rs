@@ -70,10 +70,48 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Removes cargo's unpacked copies of this workspace's packages from the
+/// local registries `cargo package --workspace` verifies against.
+///
+/// Cargo unpacks that registry's `.crate` files under
+/// `$CARGO_HOME/registry/src/-<hash>/`, the hash of the registry's path, and
+/// never unpacks a name and version again once it is there. So a second
+/// `cargo package` from the same checkout, after a change of the code but not
+/// of the version, verified `clouddc` against the first run's
+/// `clouddc-codegen` (a fresh machine has no such copy; this one failed on
+/// it). Only directories of our own names, in registries named by a hash
+/// (crates.io's are named after their host), are removed.
+fn forget_unpacked_packages(version: &str) -> Result<(), String> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in PACKAGES.iter().chain(["clouddc-cli"].iter()) {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked)
+                    .map_err(|e| format!("cannot remove {}: {e}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Packages the publishable crates (`cargo package --workspace`, each verified
 /// by building from its own contents), then builds and runs the consumer.
 pub fn run() -> Result<(), String> {
     let root = shell::workspace_root();
+    forget_unpacked_packages(env!("CARGO_PKG_VERSION"))?;
     shell::run(shell::cargo(&root).args([
         "package",
         "--workspace",
