@@ -80,7 +80,10 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// of the version, verified `clouddc` against the first run's
 /// `clouddc-codegen` (a fresh machine has no such copy; this one failed on
 /// it). Only directories of our own names, in registries named by a hash
-/// (crates.io's are named after their host), are removed.
+/// (crates.io's are named after their host), are removed. Their compiled
+/// artifacts in the target directory are stale in the same way (cargo never
+/// rebuilds a registry crate whose version it has built), so `run` cleans
+/// those too.
 fn forget_unpacked_packages(version: &str) -> Result<(), String> {
     let home = match std::env::var_os("CARGO_HOME") {
         Some(home) => PathBuf::from(home),
@@ -112,6 +115,12 @@ fn forget_unpacked_packages(version: &str) -> Result<(), String> {
 pub fn run() -> Result<(), String> {
     let root = shell::workspace_root();
     forget_unpacked_packages(env!("CARGO_PKG_VERSION"))?;
+    let mut clean = shell::cargo(&root);
+    clean.arg("clean");
+    for name in PACKAGES.iter().chain(["clouddc-cli"].iter()) {
+        clean.args(["-p", name]);
+    }
+    shell::run(&mut clean)?;
     shell::run(shell::cargo(&root).args([
         "package",
         "--workspace",
