@@ -521,6 +521,13 @@ mod tests {
         let future = client.collect_one("srv-1".into(), &options, &slots, None);
         let size = std::mem::size_of_val(&future);
         assert!(size <= 2048, "a server's future takes {size} bytes");
+        // The wait itself, boxed above, lasts the whole export: it holds its
+        // status call (about 12 KB) only while that call is in flight.
+        let id: PathId = "srv-1".parse().expect("valid");
+        let wait = WaitOptions::default();
+        let waiting = client.wait_checked(&id, &id, None, &wait, &|_| {}, None);
+        let size = std::mem::size_of_val(&waiting);
+        assert!(size <= 1024, "a wait's future takes {size} bytes");
     }
 
     #[tokio::test]
