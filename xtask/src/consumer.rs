@@ -11,6 +11,15 @@ use crate::shell;
 /// The packages the consumer needs, in dependency order.
 const PACKAGES: [&str; 4] = ["clouddc-codegen", "clouddc-auth", "clouddc", "clouddc-sim"];
 
+/// Every package `cargo package --workspace` makes here: the consumer's and the CLI.
+const PACKAGED: [&str; 5] = [
+    "clouddc-codegen",
+    "clouddc-auth",
+    "clouddc",
+    "clouddc-sim",
+    "clouddc-cli",
+];
+
 /// The consumer's manifest: its own workspace, registry versions only, each
 /// patched to the unpacked package.
 fn manifest(vendor: &Path, version: &str) -> String {
@@ -99,7 +108,7 @@ fn forget_unpacked_packages(version: &str) -> Result<(), String> {
         if !registry.file_name().to_string_lossy().starts_with('-') {
             continue;
         }
-        for name in PACKAGES.iter().chain(["clouddc-cli"].iter()) {
+        for name in PACKAGED {
             let unpacked = registry.path().join(format!("{name}-{version}"));
             if unpacked.exists() {
                 std::fs::remove_dir_all(&unpacked)
@@ -117,7 +126,7 @@ pub fn run() -> Result<(), String> {
     forget_unpacked_packages(env!("CARGO_PKG_VERSION"))?;
     let mut clean = shell::cargo(&root);
     clean.arg("clean");
-    for name in PACKAGES.iter().chain(["clouddc-cli"].iter()) {
+    for name in PACKAGED {
         clean.args(["-p", name]);
     }
     shell::run(&mut clean)?;

@@ -66,13 +66,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     )?
     .check("clouddc logs collect")?;
     sim.server.check_alive()?;
-    let ok = measured.stdout.matches("\"status\":\"ok\"").count();
-    if ok != SERVERS {
-        return Err(format!(
-            "{ok} of {SERVERS} archives collected:\n{}",
-            harness::tail(&measured.stdout, 20)
-        ));
-    }
+    harness::check_all_collected(&measured.stdout, SERVERS)?;
     let files = std::fs::read_dir(&out).map_or(0, |d| d.count());
     // A fresh simulator served only this run: all its status calls are the run's.
     let stats = sim
@@ -117,7 +111,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
         "`clouddc sim --export-seconds {EXPORT_SECONDS} --archive-bytes {ARCHIVE_BYTES}` (no throttle, \
 no faults); `clouddc --format json logs collect --concurrency {CONCURRENCY} --servers-file FILE` \
 with {SERVERS} servers (256 export calls at once, downloads at the default \
-`--max-downloads 16`); all {ok} archives arrived ({files} files). The wall time is the whole \
+`--max-downloads 16`); all {SERVERS} archives arrived ({files} files). The wall time is the whole \
 process, from spawning to reaping; it used {:.1} s of CPU (user+sys).\n\n\
 The ideal is {EXPORT_SECONDS} s of export plus {total_mib:.0} MiB at {rate:.0} MiB/s, the rate of \
 {rate_source}: {EXPORT_SECONDS} + {:.1} = {ideal:.1} s.\n",

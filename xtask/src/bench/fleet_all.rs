@@ -90,13 +90,7 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
     )?
     .check("clouddc logs collect --all")?;
     sim.server.check_alive()?;
-    let ok = measured.stdout.matches("\"status\":\"ok\"").count();
-    if ok != servers {
-        return Err(format!(
-            "{ok} of {servers} archives collected:\n{}",
-            harness::tail(&measured.stdout, 20)
-        ));
-    }
+    harness::check_all_collected(&measured.stdout, servers)?;
     let stats = sim
         .server
         .interrupt_for_line("stats ", Duration::from_secs(30))?;

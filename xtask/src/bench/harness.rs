@@ -406,6 +406,19 @@ fn json_value(text: &str, key: &str) -> Option<serde_json::Value> {
         })
 }
 
+/// Fails unless a `logs collect --format json` summary in `stdout` reports
+/// every one of `servers` archives `ok`, showing the summary's tail.
+pub fn check_all_collected(stdout: &str, servers: usize) -> Result<(), String> {
+    let ok = stdout.matches("\"status\":\"ok\"").count();
+    if ok == servers {
+        return Ok(());
+    }
+    Err(format!(
+        "{ok} of {servers} archives collected:\n{}",
+        tail(stdout, 20)
+    ))
+}
+
 /// A number field of the JSON in `text` (see [`json_value`]).
 pub fn json_number(text: &str, key: &str) -> Option<f64> {
     json_value(text, key)?.as_f64()

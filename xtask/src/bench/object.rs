@@ -107,13 +107,8 @@ fn collect(sim: &harness::Sim, output: &str, moto: &Moto) -> Result<Measured, St
         Duration::from_secs(1800),
     )?
     .check("clouddc logs collect")?;
-    let ok = measured.stdout.matches("\"status\":\"ok\"").count();
-    if ok != SERVERS {
-        return Err(format!(
-            "{ok} of {SERVERS} archives collected to {output}:\n{}",
-            harness::tail(&measured.stdout, 20)
-        ));
-    }
+    harness::check_all_collected(&measured.stdout, SERVERS)
+        .map_err(|e| format!("to {output}: {e}"))?;
     Ok(measured)
 }
 

@@ -59,13 +59,7 @@ fn collect(
     )?
     .check("clouddc logs collect")?;
     sim.server.check_alive()?;
-    let ok = measured.stdout.matches("\"status\":\"ok\"").count();
-    if ok != servers {
-        return Err(format!(
-            "{ok} of {servers} archives collected:\n{}",
-            harness::tail(&measured.stdout, 20)
-        ));
-    }
+    harness::check_all_collected(&measured.stdout, servers)?;
     let stats = sim
         .server
         .interrupt_for_line("stats ", Duration::from_secs(30))?;

@@ -145,7 +145,13 @@ impl ObjectStoreDestination {
     /// endpoint); the message names no secret.
     pub fn new(config: &ObjectStoreConfig) -> Result<Self, Error> {
         crate::transport::install_crypto_provider();
-        let mut options = ClientOptions::new().with_timeout(config.request_timeout);
+        let allow_http = config
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
+        let options = ClientOptions::new()
+            .with_timeout(config.request_timeout)
+            .with_allow_http(allow_http);
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&config.url.bucket)
             .with_region(&config.region)
@@ -154,9 +160,6 @@ impl ObjectStoreDestination {
             .with_virtual_hosted_style_request(!config.path_style)
             .with_retry(RetryConfig::default());
         if let Some(endpoint) = &config.endpoint {
-            if endpoint.starts_with("http://") {
-                options = options.with_allow_http(true);
-            }
             builder = builder.with_endpoint(endpoint);
         }
         if let Some(token) = &config.session_token {
@@ -166,10 +169,7 @@ impl ObjectStoreDestination {
             .with_client_options(options)
             .with_http_connector(NoRedirects {
                 timeout: config.request_timeout,
-                allow_http: config
-                    .endpoint
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("http://")),
+                allow_http,
             })
             .build()
             .map_err(|error| Error::invalid("object store", error.to_string()))?;
