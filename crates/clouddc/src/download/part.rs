@@ -125,8 +125,17 @@ pub(super) fn open(
     let (hasher, bytes) = if part.resume.is_some() {
         prime(&mut file, gzip.as_mut()).map_err(io_error("reading back the part file"))?
     } else {
-        file.set_len(0)
-            .map_err(io_error("truncating the part file"))?;
+        // Only a part file that holds bytes is truncated: on ext4 a truncation
+        // to zero makes the close flush the file to disk (auto_da_alloc), a
+        // synchronous write per archive that a fleet of new files never needs.
+        let held = file
+            .metadata()
+            .map_err(io_error("reading the part file's length"))?
+            .len();
+        if held > 0 {
+            file.set_len(0)
+                .map_err(io_error("truncating the part file"))?;
+        }
         (Sha256::new(), 0)
     };
     Ok(Opened {

@@ -11,6 +11,11 @@
 //! forever). Within a batch each chunk goes through every stage in turn while
 //! it is still in the CPU's cache.
 //!
+//! The worker starts with the first batch, not with the download: a fleet's
+//! downloads spend most of their life waiting for the response, and an archive
+//! no larger than a batch never needs a worker at all. Its stages run once, in
+//! one blocking call, when its body ends.
+//!
 //! The pipeline takes its stages ready-made; what they do with the bytes (write,
 //! hash, check) is theirs. It owns only the thread, the queue, the byte
 //! budgets and the rule for which of two failures to report.
@@ -165,12 +170,31 @@ impl<W: Stage, C: Stage<Output = ()>> Stages<W, C> {
     }
 }
 
+/// [`Stages`] with their stage types erased, so that a [`Pipeline`] can hold
+/// them until its worker starts.
+trait Run<T>: Send {
+    fn feed(&mut self, batch: &Batch) -> Result<(), StageError>;
+    fn restart(&mut self) -> Result<(), StageError>;
+    fn finish(self: Box<Self>) -> Result<T, StageError>;
+}
+
+impl<W: Stage, C: Stage<Output = ()>> Run<W::Output> for Stages<W, C> {
+    fn feed(&mut self, batch: &Batch) -> Result<(), StageError> {
+        Stages::feed(self, batch)
+    }
+    fn restart(&mut self) -> Result<(), StageError> {
+        Stages::restart(self)
+    }
+    fn finish(self: Box<Self>) -> Result<W::Output, StageError> {
+        Stages::finish(*self)
+    }
+}
+
 /// Runs `stages` on a blocking thread until they finish, fail or are aborted.
-fn spawn_worker<W, C>(mut stages: Stages<W, C>, abort: Arc<AtomicBool>) -> Worker<W::Output>
-where
-    W: Stage,
-    C: Stage<Output = ()>,
-{
+fn spawn_worker<T: Send + 'static>(
+    mut stages: Box<dyn Run<T>>,
+    abort: Arc<AtomicBool>,
+) -> Worker<T> {
     // Unbounded in messages, bounded in bytes by the budgets of `Pipeline`.
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let (done_tx, done_rx) = oneshot::channel();
@@ -210,6 +234,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Where a pipeline's stages are.
+enum Stations<T> {
+    /// Not started: no batch has been handed over yet.
+    Idle(Box<dyn Run<T>>),
+    /// On their worker thread.
+    Running(Worker<T>),
+    /// Taken by `finish` or `fail`.
+    Gone,
+}
+
 /// The writer and, optionally, a checker, on one worker thread, fed the same
 /// chunks. `T` is what the writer reports.
 pub(super) struct Pipeline<T> {
@@ -217,7 +251,7 @@ pub(super) struct Pipeline<T> {
     process_budget: Budget,
     /// Chunks received but not yet handed to the worker.
     pending: Batch,
-    worker: Worker<T>,
+    stations: Stations<T>,
     abort: AbortOnDrop,
 }
 
@@ -235,14 +269,27 @@ impl<T: Send + 'static> Pipeline<T> {
         W: Stage<Output = T>,
         C: Stage<Output = ()>,
     {
-        let abort = Arc::new(AtomicBool::new(false));
-        let worker = spawn_worker(Stages { writer, checker }, abort.clone());
         Self {
             budget,
             process_budget,
             pending: Batch::default(),
-            worker,
-            abort: AbortOnDrop(abort),
+            stations: Stations::Idle(Box::new(Stages { writer, checker })),
+            abort: AbortOnDrop(Arc::new(AtomicBool::new(false))),
+        }
+    }
+
+    /// The worker, started if it was not.
+    fn worker(&mut self) -> Result<&Worker<T>, ()> {
+        if let Stations::Idle(_) = self.stations {
+            let Stations::Idle(stages) = std::mem::replace(&mut self.stations, Stations::Gone)
+            else {
+                return Err(());
+            };
+            self.stations = Stations::Running(spawn_worker(stages, self.abort.0.clone()));
+        }
+        match &self.stations {
+            Stations::Running(worker) => Ok(worker),
+            _ => Err(()),
         }
     }
 
@@ -281,31 +328,61 @@ impl<T: Send + 'static> Pipeline<T> {
         if self.pending.chunks.is_empty() {
             return Ok(());
         }
-        self.worker
-            .send(Message::Data(std::mem::take(&mut self.pending)))
+        let batch = std::mem::take(&mut self.pending);
+        self.worker()?.send(Message::Data(batch))
     }
 
     /// Tells every stage the archive starts again from byte 0.
     pub(super) fn restart(&mut self) -> Result<(), ()> {
         // Gathered chunks of the abandoned body are forgotten with it.
         self.pending = Batch::default();
-        self.worker.send(Message::Restart)
+        self.worker()?.send(Message::Restart)
     }
 
     /// Ends the archive and collects what the stages found.
     pub(super) async fn finish(mut self) -> Result<T, StageError> {
-        if self.flush().is_err() {
-            return self.worker.result().await.and(Err(StageError::Lost));
+        match std::mem::replace(&mut self.stations, Stations::Gone) {
+            // The whole archive is in one batch: the stages see it and finish
+            // in one blocking call, with no worker to start and stop.
+            Stations::Idle(mut stages) => {
+                let batch = std::mem::take(&mut self.pending);
+                let abort = self.abort.0.clone();
+                tokio::task::spawn_blocking(move || {
+                    if abort.load(Ordering::Relaxed) {
+                        return Err(StageError::Aborted);
+                    }
+                    stages.feed(&batch)?;
+                    drop(batch);
+                    stages.finish()
+                })
+                .await
+                .unwrap_or(Err(StageError::Lost))
+            }
+            Stations::Running(mut worker) => {
+                if !self.pending.chunks.is_empty()
+                    && worker
+                        .send(Message::Data(std::mem::take(&mut self.pending)))
+                        .is_err()
+                {
+                    return worker.result().await.and(Err(StageError::Lost));
+                }
+                worker.close(Some(Message::Finish));
+                worker.result().await
+            }
+            Stations::Gone => Err(StageError::Lost),
         }
-        self.worker.close(Some(Message::Finish));
-        self.worker.result().await
     }
 
     /// After the worker stopped: says why it stopped.
     pub(super) async fn fail(mut self, part: &Path) -> Error {
         self.abort.0.store(true, Ordering::Relaxed);
-        self.worker.close(None);
-        let stopped = self.worker.result().await.err();
+        let stopped = match std::mem::replace(&mut self.stations, Stations::Gone) {
+            Stations::Running(mut worker) => {
+                worker.close(None);
+                worker.result().await.err()
+            }
+            Stations::Idle(_) | Stations::Gone => None,
+        };
         stopped.unwrap_or(StageError::Lost).into_error(part)
     }
 }
