@@ -116,6 +116,31 @@ pub struct SimStats {
     /// Temporary credentials the metadata service issued: the first fetch of
     /// each client and every refresh.
     pub metadata_credentials_issued: u64,
+    /// When the first and the last `ExportServerLogs` request arrived.
+    pub export_window: Option<RequestWindow>,
+    /// When the first and the last `DownloadServerLogs` request arrived.
+    pub download_window: Option<RequestWindow>,
+}
+
+/// When the first and the last request of one kind reached the simulator, in
+/// milliseconds since the Unix epoch: a run's phases, as the service saw them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestWindow {
+    /// The first request's arrival.
+    pub first_ms: u64,
+    /// The last request's arrival.
+    pub last_ms: u64,
+}
+
+impl RequestWindow {
+    /// Milliseconds since the Unix epoch now (0 if the clock is before it).
+    pub fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            })
+    }
 }
 
 /// What one server's export calls came to.

@@ -69,6 +69,37 @@ pub(crate) struct Counters {
     pub(crate) iam: AtomicU64,
     pub(crate) metadata_tokens: AtomicU64,
     pub(crate) metadata_credentials: AtomicU64,
+    export_window: Window,
+    download_window: Window,
+}
+
+/// When the first and the last of a kind of request arrived, in milliseconds
+/// since the Unix epoch (0: none yet), so a benchmark can tell where a run's
+/// time went.
+#[derive(Debug, Default)]
+struct Window {
+    first: AtomicU64,
+    last: AtomicU64,
+}
+
+impl Window {
+    fn mark(&self) {
+        let now = crate::RequestWindow::now_ms();
+        let _ = self
+            .first
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> Option<crate::RequestWindow> {
+        match (
+            self.first.load(Ordering::Relaxed),
+            self.last.load(Ordering::Relaxed),
+        ) {
+            (0, _) => None,
+            (first_ms, last_ms) => Some(crate::RequestWindow { first_ms, last_ms }),
+        }
+    }
 }
 
 impl State {
@@ -107,6 +138,8 @@ impl State {
             metadata_credentials_issued: c(&self.counters.metadata_credentials),
             live_tasks: self.tasks.len() as u64,
             faults: self.faults.counts(),
+            export_window: self.counters.export_window.read(),
+            download_window: self.counters.download_window.read(),
         }
     }
 }
@@ -354,6 +387,7 @@ async fn export(
     request: Request,
 ) -> Response {
     state.counters.export.fetch_add(1, Ordering::Relaxed);
+    state.counters.export_window.mark();
     let Path((project, server)) = match path {
         Ok(path) => path,
         Err(rejection) => return bad_path(rejection),
@@ -492,6 +526,7 @@ async fn download(
     uri: Uri,
 ) -> Response {
     state.counters.download.fetch_add(1, Ordering::Relaxed);
+    state.counters.download_window.mark();
     let admitted = admit_task_request(&state, "download", &method, &headers, path, &uri).await;
     let (TaskRequest { server, export_id }, mut roll) = match admitted {
         Ok(admitted) => admitted,

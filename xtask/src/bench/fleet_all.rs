@@ -75,6 +75,7 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
         .join(servers.to_string());
     harness::fresh_dir(&dir)?;
     harness::sync();
+    let started_ms = harness::now_ms();
     let measured = harness::run_measured(
         sim.client()
             .args(["--format", "json", "-q", "logs", "collect", "--all"])
@@ -91,6 +92,7 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
     .check("clouddc logs collect --all")?;
     sim.server.check_alive()?;
     harness::check_all_collected(&measured.stdout, servers)?;
+    let sim_cpu = sim.server.cpu_seconds();
     let stats = sim
         .server
         .interrupt_for_line("stats ", Duration::from_secs(30))?;
@@ -134,9 +136,43 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
             Verdict::from_bool(rss <= RSS_LIMIT_MIB),
         ),
     ];
-    let curve =
-        format!("| {servers} | {took:.1} s | {ratio:.2}× | {rss:.1} MiB | {per_server:.2} |\n");
+    let phases = Phases::read(&stats, started_ms);
+    let cpu = match sim_cpu {
+        Some(sim) => format!("{:.1} + {sim:.1} s", measured.cpu.as_secs_f64()),
+        None => format!("{:.1} s + not read", measured.cpu.as_secs_f64()),
+    };
+    let curve = format!(
+        "| {servers} | {took:.1} s | {ratio:.2}× | {rss:.1} MiB | {per_server:.2} | {} | {} | {cpu} |\n",
+        phases.exports, phases.downloads
+    );
     Ok((rows, curve))
+}
+
+/// When the simulator saw a run's export and download requests arrive, in
+/// seconds after the client was started, as `first–last`.
+struct Phases {
+    exports: String,
+    downloads: String,
+}
+
+impl Phases {
+    fn read(stats: &str, started_ms: u64) -> Self {
+        let parsed: serde_json::Value = serde_json::from_str(stats.trim()).unwrap_or_default();
+        let window = |key: &str| {
+            let at = |end: &str| parsed[key][end].as_u64();
+            match (at("first_ms"), at("last_ms")) {
+                (Some(first), Some(last)) => {
+                    let since = |ms: u64| ms.saturating_sub(started_ms) as f64 / 1000.0;
+                    format!("{:.1}–{:.1} s", since(first), since(last))
+                }
+                _ => "—".to_string(),
+            }
+        };
+        Self {
+            exports: window("export_window"),
+            downloads: window("download_window"),
+        }
+    }
 }
 
 /// `clouddc servers list` against the official SDK's loop, both at limit 1000.
@@ -175,7 +211,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     let (rate, rate_source) = fleet::download_rate(context)?;
     let mut rows = Vec::new();
     let mut curve = String::from(
-        "| servers | time | ratio to ideal | peak RSS | requests per server |\n|---|---|---|---|---|\n",
+        "| servers | time | ratio to ideal | peak RSS | requests per server | export calls arrived | download calls arrived | CPU: client + simulator |\n|---|---|---|---|---|---|---|---|\n",
     );
     for &servers in &sizes {
         eprintln!("bench fleet-all: collect --all of {servers} servers");
@@ -195,7 +231,9 @@ directory: the server list comes from `ListServers` (pages of \
 1,000), every request waits {LATENCY} in the simulator. The ideal is the {EXPORT_SECONDS} s export \
 plus every byte at {rate:.0} MiB/s, the rate of {rate_source}.\n\n\
 Cost curve (requests per server: export, status and download calls the simulator counted, plus \
-the listing's pages, over the servers):\n\n{curve}\n\
+the listing's pages, over the servers; when the first and the last export and download call \
+reached the simulator, in seconds after the client started; the CPU time, user plus system, of \
+the client and of the simulator, which share the machine's cores):\n\n{curve}\n\
 `clouddc --format json servers list` of {largest} servers against `xtask/vendor/sdk_list_servers.py` \
 (the official SDK's `list_servers` loop over `next_marker`, limit 1000, AK/SK): {versus}.\n"
     );

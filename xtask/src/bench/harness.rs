@@ -150,6 +150,25 @@ impl Server {
         }
     }
 
+    /// The CPU time (user plus system) the server has used so far, from
+    /// `/proc/PID/stat`; `None` where that cannot be read.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The fields after the command name, which is in parentheses and may
+        // hold spaces: state is field 3, utime and stime are fields 14 and 15.
+        let fields: Vec<&str> = stat
+            .get(stat.rfind(')')? + 1..)?
+            .split_whitespace()
+            .collect();
+        let ticks = |n: usize| fields.get(n - 3)?.parse::<f64>().ok();
+        // SAFETY: sysconf reads a constant of the system; no memory effects.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        if per_second <= 0 {
+            return None;
+        }
+        Some((ticks(14)? + ticks(15)?) / per_second as f64)
+    }
+
     /// Fails when the server has exited (a crash under load).
     pub fn check_alive(&mut self) -> Result<(), String> {
         match self.child.try_wait() {
@@ -437,6 +456,16 @@ pub fn json_bool(text: &str, key: &str) -> Option<bool> {
 /// The first line of `text` containing `needle`.
 pub fn line_with<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
     text.lines().find(|line| line.contains(needle))
+}
+
+/// Milliseconds since the Unix epoch, the clock of the simulator's request
+/// windows.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// Flushes dirty pages so one measurement's writeback does not land in the next.

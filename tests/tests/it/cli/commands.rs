@@ -316,6 +316,29 @@ fn sim_command_announces_its_real_port_and_serves() {
     assert_eq!(stats["download_requests"], 1, "{stats}");
     assert_eq!(stats["tasks_created"], 1, "{stats}");
     assert_eq!(stats["faults"]["500"], 0, "{stats}");
+    // When the export and the download arrived: one of each, the export first,
+    // both within this test's run.
+    let stopped_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let window = |key: &str| {
+        let at = |end: &str| {
+            stats[key][end]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{stats}"))
+        };
+        (at("first_ms"), at("last_ms"))
+    };
+    let (export_first, export_last) = window("export_window");
+    let (download_first, download_last) = window("download_window");
+    assert_eq!(export_first, export_last, "one export: {stats}");
+    assert_eq!(download_first, download_last, "one download: {stats}");
+    assert!(export_first <= download_first, "{stats}");
+    assert!(
+        download_last <= stopped_ms && stopped_ms - export_first < 120_000,
+        "{stats}"
+    );
 }
 
 #[test]
