@@ -49,6 +49,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     )?;
     let dir = harness::bench_dir().join("fleet");
     harness::fresh_dir(&dir)?;
+    harness::settle_removals();
     let servers: Vec<String> = (1..=SERVERS).map(|i| format!("srv-{i:04}")).collect();
     let list = harness::bench_dir().join("fleet-servers.txt");
     std::fs::write(&list, servers.join("\n") + "\n").map_err(|e| e.to_string())?;
@@ -75,7 +76,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     let status_calls = harness::json_number(&stats, "status_requests")
         .map(|n| n as u64)
         .ok_or_else(|| format!("no status_requests in the simulator's stats {stats:?}"))?;
-    harness::fresh_dir(&dir)?;
+    harness::remove_many(&dir)?;
 
     let total_mib = mib(ARCHIVE_BYTES * SERVERS as u64);
     let ideal = EXPORT_SECONDS + total_mib / rate;

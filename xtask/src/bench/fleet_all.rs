@@ -66,10 +66,8 @@ fn sim(servers: usize) -> Result<harness::Sim, String> {
 /// One `collect --all`: its rows and a line of the cost curve.
 fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> {
     let mut sim = sim(servers)?;
-    // A directory of its own, removed only after every run: files created
-    // within a minute of deleting thousands cost ext4 a scan past each
-    // recently deleted inode, seconds of system time that a user collecting
-    // into a new directory never pays.
+    // A directory of its own, removed only after every run, and none removed
+    // in the last minute (see `harness::remove_many`).
     let dir = harness::bench_dir()
         .join("fleet-all")
         .join(servers.to_string());
@@ -207,8 +205,9 @@ fn list(servers: usize) -> Result<(Row, String), String> {
 pub fn run(context: &mut Context) -> Result<Report, String> {
     let sizes = sizes()?;
     let dirs = harness::bench_dir().join("fleet-all");
-    harness::fresh_dir(&dirs)?;
+    harness::remove_many(&dirs)?;
     let (rate, rate_source) = fleet::download_rate(context)?;
+    harness::settle_removals();
     let mut rows = Vec::new();
     let mut curve = String::from(
         "| servers | time | ratio to ideal | peak RSS | requests per server | export calls arrived | download calls arrived | CPU: client + simulator |\n|---|---|---|---|---|---|---|---|\n",
@@ -219,7 +218,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
         rows.append(&mut more);
         curve.push_str(&line);
     }
-    harness::fresh_dir(&dirs)?;
+    harness::remove_many(&dirs)?;
     let largest = sizes.iter().copied().max().unwrap_or(SIZES[0]);
     let (row, versus) = list(largest)?;
     rows.push(row);

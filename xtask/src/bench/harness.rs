@@ -473,6 +473,52 @@ pub fn sync() {
     let _ = Command::new("sync").status();
 }
 
+/// Where [`remove_many`] notes when it last removed files.
+const REMOVED_STAMP: &str = ".removed-at-ms";
+/// How long ext4 passes over a freed inode once its inode table block is
+/// written back (`RECENTCY_MIN`, 60 s), and a margin.
+const REMOVAL_SETTLES: Duration = Duration::from_secs(62);
+
+/// Empties `dir` of the thousands of archives a fleet benchmark wrote, then
+/// writes the freed inodes back and notes the time for [`settle_removals`].
+///
+/// ext4 passes over inodes freed in the last minute (six while their inode
+/// table block is still dirty) when it allocates new ones, so creating
+/// thousands of files soon after removing thousands costs seconds of system
+/// time (`recently_deleted` in a profile), a cost a user collecting into a new
+/// directory never pays.
+pub fn remove_many(dir: &Path) -> Result<(), String> {
+    let held = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    fresh_dir(dir)?;
+    if !held {
+        return Ok(());
+    }
+    sync();
+    let stamp = bench_dir().join(REMOVED_STAMP);
+    std::fs::write(&stamp, now_ms().to_string())
+        .map_err(|e| format!("cannot write {}: {e}", stamp.display()))
+}
+
+/// Waits until files removed by [`remove_many`] no longer slow down creating
+/// new ones (at most about a minute; at once when none were removed lately).
+pub fn settle_removals() {
+    let stamp = bench_dir().join(REMOVED_STAMP);
+    let Some(removed_ms) = std::fs::read_to_string(stamp)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+    else {
+        return;
+    };
+    let since = Duration::from_millis(now_ms().saturating_sub(removed_ms));
+    if let Some(left) = REMOVAL_SETTLES.checked_sub(since) {
+        eprintln!(
+            "bench: waiting {:.0} s until ext4 stops passing over the files removed last",
+            left.as_secs_f64()
+        );
+        std::thread::sleep(left);
+    }
+}
+
 /// Empties `dir` (creating it when missing).
 pub fn fresh_dir(dir: &Path) -> Result<(), String> {
     if dir.exists() {
