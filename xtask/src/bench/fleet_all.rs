@@ -74,6 +74,7 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
     harness::fresh_dir(&dir)?;
     harness::sync();
     let started_ms = harness::now_ms();
+    let sampler = harness::CpuSampler::start();
     let measured = harness::run_measured(
         sim.client()
             .args(["--format", "json", "-q", "logs", "collect", "--all"])
@@ -87,7 +88,9 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
             .arg(&dir),
         Duration::from_secs(1800),
     )?
-    .check("clouddc logs collect --all")?;
+    .check("clouddc logs collect --all");
+    let samples = sampler.stop();
+    let measured = measured?;
     sim.server.check_alive()?;
     harness::check_all_collected(&measured.stdout, servers)?;
     let sim_cpu = sim.server.cpu_seconds();
@@ -134,41 +137,49 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
             Verdict::from_bool(rss <= RSS_LIMIT_MIB),
         ),
     ];
-    let phases = Phases::read(&stats, started_ms);
+    let phases = Phases::read(&stats, started_ms, &samples);
     let cpu = match sim_cpu {
         Some(sim) => format!("{:.1} + {sim:.1} s", measured.cpu.as_secs_f64()),
         None => format!("{:.1} s + not read", measured.cpu.as_secs_f64()),
     };
     let curve = format!(
-        "| {servers} | {took:.1} s | {ratio:.2}× | {rss:.1} MiB | {per_server:.2} | {} | {} | {cpu} |\n",
-        phases.exports, phases.downloads
+        "| {servers} | {took:.1} s | {ratio:.2}× | {rss:.1} MiB | {per_server:.2} | {} | {} | {cpu} | {} |\n",
+        phases.exports, phases.downloads, phases.busy_downloading
     );
     Ok((rows, curve))
 }
 
 /// When the simulator saw a run's export and download requests arrive, in
 /// seconds after the client was started, as `first–last`.
+/// With how busy the machine's CPUs were while the downloads arrived.
 struct Phases {
     exports: String,
     downloads: String,
+    busy_downloading: String,
 }
 
 impl Phases {
-    fn read(stats: &str, started_ms: u64) -> Self {
+    fn read(stats: &str, started_ms: u64, samples: &[harness::CpuSample]) -> Self {
         let parsed: serde_json::Value = serde_json::from_str(stats.trim()).unwrap_or_default();
         let window = |key: &str| {
             let at = |end: &str| parsed[key][end].as_u64();
-            match (at("first_ms"), at("last_ms")) {
-                (Some(first), Some(last)) => {
-                    let since = |ms: u64| ms.saturating_sub(started_ms) as f64 / 1000.0;
-                    format!("{:.1}–{:.1} s", since(first), since(last))
-                }
-                _ => "—".to_string(),
-            }
+            at("first_ms").zip(at("last_ms"))
         };
+        let shown = |window: Option<(u64, u64)>| match window {
+            Some((first, last)) => {
+                let since = |ms: u64| ms.saturating_sub(started_ms) as f64 / 1000.0;
+                format!("{:.1}–{:.1} s", since(first), since(last))
+            }
+            None => "—".to_string(),
+        };
+        let downloads = window("download_window");
+        let busy = downloads
+            .and_then(|(first, last)| harness::busy_between(samples, first, last))
+            .map_or_else(|| "—".to_string(), |busy| format!("{:.0}%", busy * 100.0));
         Self {
-            exports: window("export_window"),
-            downloads: window("download_window"),
+            exports: shown(window("export_window")),
+            downloads: shown(downloads),
+            busy_downloading: busy,
         }
     }
 }
@@ -210,7 +221,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     harness::settle_removals();
     let mut rows = Vec::new();
     let mut curve = String::from(
-        "| servers | time | ratio to ideal | peak RSS | requests per server | export calls arrived | download calls arrived | CPU: client + simulator |\n|---|---|---|---|---|---|---|---|\n",
+        "| servers | time | ratio to ideal | peak RSS | requests per server | export calls arrived | download calls arrived | CPU: client + simulator | CPUs busy while downloads arrived |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for &servers in &sizes {
         eprintln!("bench fleet-all: collect --all of {servers} servers");
@@ -232,7 +243,9 @@ plus every byte at {rate:.0} MiB/s, the rate of {rate_source}.\n\n\
 Cost curve (requests per server: export, status and download calls the simulator counted, plus \
 the listing's pages, over the servers; when the first and the last export and download call \
 reached the simulator, in seconds after the client started; the CPU time, user plus system, of \
-the client and of the simulator, which share the machine's cores):\n\n{curve}\n\
+the client and of the simulator, which share the machine's cores; and how busy all of the \
+machine's CPUs were, sampled every 100 ms, from the first download call's arrival to the \
+last's):\n\n{curve}\n\
 `clouddc --format json servers list` of {largest} servers against `xtask/vendor/sdk_list_servers.py` \
 (the official SDK's `list_servers` loop over `next_marker`, limit 1000, AK/SK): {versus}.\n"
     );

@@ -530,23 +530,84 @@ pub fn fresh_dir(dir: &Path) -> Result<(), String> {
 
 /// Busy fraction of all CPUs over `window`, from /proc/stat.
 fn busy_fraction(window: Duration) -> Option<f64> {
-    fn sample() -> Option<(u64, u64)> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let line = stat.lines().next()?;
-        let fields: Vec<u64> = line
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let total: u64 = fields.iter().sum();
-        let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
-        Some((total, idle))
-    }
-    let (t0, i0) = sample()?;
+    let (t0, i0) = cpu_jiffies()?;
     std::thread::sleep(window);
-    let (t1, i1) = sample()?;
+    let (t1, i1) = cpu_jiffies()?;
     let total = t1.saturating_sub(t0);
     (total > 0).then(|| 1.0 - i1.saturating_sub(i0) as f64 / total as f64)
+}
+
+/// All CPUs' time so far from /proc/stat, in jiffies: (total, idle + iowait).
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().sum();
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    Some((total, idle))
+}
+
+/// Samples how busy the machine's CPUs are, every 100 ms, until stopped, so a
+/// benchmark can say how busy they were during one phase of a run.
+pub struct CpuSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<CpuSample>>,
+}
+
+/// One reading of [`CpuSampler`].
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSample {
+    /// When, in milliseconds since the Unix epoch ([`now_ms`]).
+    pub at_ms: u64,
+    /// All CPUs' time so far, in jiffies.
+    pub total: u64,
+    /// Of which idle.
+    pub idle: u64,
+}
+
+impl CpuSampler {
+    /// Starts sampling.
+    pub fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            // Bounded: a run is stopped long before 100,000 samples (2.8 h).
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) && samples.len() < 100_000 {
+                if let Some((total, idle)) = cpu_jiffies() {
+                    samples.push(CpuSample {
+                        at_ms: now_ms(),
+                        total,
+                        idle,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            samples
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops sampling and returns the readings.
+    pub fn stop(self) -> Vec<CpuSample> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// The busy fraction of all CPUs between the last sample at or before
+/// `from_ms` and the first at or after `to_ms`; `None` when the samples do not
+/// cover the interval or it is shorter than two samples.
+pub fn busy_between(samples: &[CpuSample], from_ms: u64, to_ms: u64) -> Option<f64> {
+    let first = samples.iter().rev().find(|s| s.at_ms <= from_ms)?;
+    let last = samples.iter().find(|s| s.at_ms >= to_ms)?;
+    let total = last.total.checked_sub(first.total)?;
+    let idle = last.idle.checked_sub(first.idle)?;
+    (total > 0 && last.at_ms > first.at_ms + 100).then(|| 1.0 - idle as f64 / total as f64)
 }
 
 /// Waits (at most `limit`) until other work leaves the CPUs nearly idle, and
@@ -665,5 +726,24 @@ mod tests {
         assert_eq!(json_number(log, "status_requests"), Some(7.0));
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn busy_between_reads_the_samples_around_the_interval() {
+        let at = |at_ms, total, idle| CpuSample { at_ms, total, idle };
+        let samples = [
+            at(1_000, 100, 50),
+            at(1_100, 120, 60),
+            at(1_200, 140, 60),
+            at(1_300, 160, 60),
+        ];
+        // From the sample at 1,100 to the one at 1,300: 40 jiffies, none idle.
+        assert_eq!(busy_between(&samples, 1_150, 1_300), Some(1.0));
+        // From 1,000 to 1,200: 40 jiffies, 10 idle.
+        assert_eq!(busy_between(&samples, 1_000, 1_150), Some(0.75));
+        // Not covered, or too short to tell.
+        assert_eq!(busy_between(&samples, 900, 1_200), None);
+        assert_eq!(busy_between(&samples, 1_100, 1_400), None);
+        assert_eq!(busy_between(&samples, 1_100, 1_100), None);
     }
 }
