@@ -6,6 +6,9 @@
 //!
 //! The ideal of a collection is the slowest export plus every byte at the
 //! download rate `clouddc logs download` reached in this run.
+//!
+//! `CLOUDDC_BENCH_FLEET_ALL_MAX_DOWNLOADS` changes `--max-downloads` (128), to
+//! see what more archives at once buy in time and cost in memory.
 
 use std::time::Duration;
 
@@ -23,10 +26,26 @@ const CONCURRENCY: &str = "1024";
 /// Archives streaming at once: on a WAN a small archive's time is mostly its
 /// round trip, which the default of 16 would serialise (10,000 × 50 ms / 16 =
 /// 31 s), as the first run of this benchmark showed (39 s, 6.7× ideal).
-const MAX_DOWNLOADS: &str = "128";
+const MAX_DOWNLOADS: usize = 128;
 const RATIO_LIMIT: f64 = 1.3;
 const CALLS_LIMIT: f64 = 4.0;
 const RSS_LIMIT_MIB: f64 = 256.0;
+
+/// The `--max-downloads` of this run: [`MAX_DOWNLOADS`], or
+/// `CLOUDDC_BENCH_FLEET_ALL_MAX_DOWNLOADS` to see the trade of memory for time.
+fn max_downloads() -> Result<usize, String> {
+    match std::env::var("CLOUDDC_BENCH_FLEET_ALL_MAX_DOWNLOADS") {
+        Err(_) => Ok(MAX_DOWNLOADS),
+        Ok(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=4096).contains(n))
+            .ok_or_else(|| {
+                format!("CLOUDDC_BENCH_FLEET_ALL_MAX_DOWNLOADS: {text:?} is not 1..=4096")
+            }),
+    }
+}
 
 /// The inventory sizes of this run.
 fn sizes() -> Result<Vec<usize>, String> {
@@ -64,7 +83,11 @@ fn sim(servers: usize) -> Result<harness::Sim, String> {
 }
 
 /// One `collect --all`: its rows and a line of the cost curve.
-fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> {
+fn collect_all(
+    servers: usize,
+    rate: f64,
+    max_downloads: usize,
+) -> Result<(Vec<Row>, String), String> {
     let mut sim = sim(servers)?;
     // A directory of its own, removed only after every run, and none removed
     // in the last minute (see `harness::remove_many`).
@@ -82,7 +105,7 @@ fn collect_all(servers: usize, rate: f64) -> Result<(Vec<Row>, String), String> 
                 "--concurrency",
                 CONCURRENCY,
                 "--max-downloads",
-                MAX_DOWNLOADS,
+                &max_downloads.to_string(),
             ])
             .args(["--timeout", "600s", "-o"])
             .arg(&dir),
@@ -215,6 +238,7 @@ fn list(servers: usize) -> Result<(Row, String), String> {
 
 pub fn run(context: &mut Context) -> Result<Report, String> {
     let sizes = sizes()?;
+    let max_downloads = max_downloads()?;
     let dirs = harness::bench_dir().join("fleet-all");
     harness::remove_many(&dirs)?;
     let (rate, rate_source) = fleet::download_rate(context)?;
@@ -225,7 +249,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     );
     for &servers in &sizes {
         eprintln!("bench fleet-all: collect --all of {servers} servers");
-        let (mut more, line) = collect_all(servers, rate)?;
+        let (mut more, line) = collect_all(servers, rate, max_downloads)?;
         rows.append(&mut more);
         curve.push_str(&line);
     }
@@ -236,7 +260,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     let details = format!(
         "`clouddc sim --servers N --latency {LATENCY} --export-seconds {EXPORT_SECONDS} \
 --archive-bytes {ARCHIVE_BYTES}` (no throttle, no faults), then `clouddc --format json logs \
-collect --all --concurrency {CONCURRENCY} --max-downloads {MAX_DOWNLOADS}` into a new \
+collect --all --concurrency {CONCURRENCY} --max-downloads {max_downloads}` into a new \
 directory: the server list comes from `ListServers` (pages of \
 1,000), every request waits {LATENCY} in the simulator. The ideal is the {EXPORT_SECONDS} s export \
 plus every byte at {rate:.0} MiB/s, the rate of {rate_source}.\n\n\

@@ -587,6 +587,14 @@ impl CpuSampler {
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
+            // One more, so the samples reach past the end of what was run.
+            if let Some((total, idle)) = cpu_jiffies() {
+                samples.push(CpuSample {
+                    at_ms: now_ms(),
+                    total,
+                    idle,
+                });
+            }
             samples
         });
         Self { stop, thread }
