@@ -76,7 +76,7 @@ pub fn run(context: &mut Context) -> Result<Report, String> {
     let status_calls = harness::json_number(&stats, "status_requests")
         .map(|n| n as u64)
         .ok_or_else(|| format!("no status_requests in the simulator's stats {stats:?}"))?;
-    harness::remove_many(&dir)?;
+    harness::fresh_dir(&dir)?;
 
     let total_mib = mib(ARCHIVE_BYTES * SERVERS as u64);
     let ideal = EXPORT_SECONDS + total_mib / rate;

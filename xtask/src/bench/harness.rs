@@ -475,18 +475,20 @@ pub fn sync() {
 
 /// Where [`remove_many`] notes when it last removed files.
 const REMOVED_STAMP: &str = ".removed-at-ms";
-/// How long ext4 passes over a freed inode once its inode table block is
-/// written back (`RECENTCY_MIN`, 60 s), and a margin.
-const REMOVAL_SETTLES: Duration = Duration::from_secs(62);
+/// How long ext4 may pass over a freed inode: 60 s (`RECENTCY_MIN`), plus 300 s
+/// (`RECENTCY_DIRTY`) while its inode table block is dirty, which creating
+/// files next to it makes it again; and a margin.
+const REMOVAL_SETTLES: Duration = Duration::from_secs(365);
 
 /// Empties `dir` of the thousands of archives a fleet benchmark wrote, then
 /// writes the freed inodes back and notes the time for [`settle_removals`].
 ///
 /// ext4 passes over inodes freed in the last minute (six while their inode
-/// table block is still dirty) when it allocates new ones, so creating
-/// thousands of files soon after removing thousands costs seconds of system
-/// time (`recently_deleted` in a profile), a cost a user collecting into a new
-/// directory never pays.
+/// table block is dirty) when it allocates new ones in their block group, so
+/// creating thousands of files soon after removing thousands next to them
+/// costs seconds of system time (`recently_deleted` took a quarter of a
+/// 10,000-server collect's CPU in a profile), a cost a user collecting into a
+/// new directory does not pay.
 pub fn remove_many(dir: &Path) -> Result<(), String> {
     let held = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
     fresh_dir(dir)?;
@@ -500,7 +502,7 @@ pub fn remove_many(dir: &Path) -> Result<(), String> {
 }
 
 /// Waits until files removed by [`remove_many`] no longer slow down creating
-/// new ones (at most about a minute; at once when none were removed lately).
+/// new ones (at most about six minutes; at once when none were removed lately).
 pub fn settle_removals() {
     let stamp = bench_dir().join(REMOVED_STAMP);
     let Some(removed_ms) = std::fs::read_to_string(stamp)
