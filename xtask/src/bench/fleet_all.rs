@@ -90,7 +90,7 @@ fn collect_all(
 ) -> Result<(Vec<Row>, String), String> {
     let mut sim = sim(servers)?;
     // A directory of its own, removed only after every run, and none removed
-    // in the last minute (see `harness::remove_many`).
+    // lately (see `harness::remove_many`).
     let dir = harness::bench_dir()
         .join("fleet-all")
         .join(servers.to_string());
