@@ -321,6 +321,20 @@ impl HttpConnector for NoRedirects {
 mod tests {
     use super::*;
 
+    /// A bucket at `endpoint`, with credentials the tests look for in output.
+    fn config_for(endpoint: String) -> ObjectStoreConfig {
+        ObjectStoreConfig {
+            url: ObjectUrl::parse("s3://bucket/p").unwrap().unwrap(),
+            endpoint: Some(endpoint),
+            region: "us-east-1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: "very-secret-key".into(),
+            session_token: Some("very-secret-token".into()),
+            path_style: true,
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+
     #[test]
     fn object_urls() {
         let url = ObjectUrl::parse("s3://logs-bucket/fleet/2026/")
@@ -371,16 +385,7 @@ mod tests {
 
     #[test]
     fn the_config_debug_shows_no_secret() {
-        let config = ObjectStoreConfig {
-            url: ObjectUrl::parse("s3://bucket/p").unwrap().unwrap(),
-            endpoint: Some("http://127.0.0.1:9".into()),
-            region: "us-east-1".into(),
-            access_key_id: "AKID".into(),
-            secret_access_key: "very-secret-key".into(),
-            session_token: Some("very-secret-token".into()),
-            path_style: true,
-            request_timeout: Duration::from_secs(5),
-        };
+        let config = config_for("http://127.0.0.1:9".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
         let destination = ObjectStoreDestination::new(&config).unwrap();
@@ -422,16 +427,7 @@ mod tests {
                 });
             }
         });
-        let config = ObjectStoreConfig {
-            url: ObjectUrl::parse("s3://bucket/p").unwrap().unwrap(),
-            endpoint: Some(endpoint_url),
-            region: "us-east-1".into(),
-            access_key_id: "AKID".into(),
-            secret_access_key: "very-secret-key".into(),
-            session_token: Some("very-secret-token".into()),
-            path_style: true,
-            request_timeout: Duration::from_secs(5),
-        };
+        let config = config_for(endpoint_url);
         let destination = ObjectStoreDestination::new(&config).unwrap();
         let answer = destination
             .store

@@ -346,22 +346,10 @@ where
     };
     let done = transfer(fetch, pipeline, place, options, progress, named).await?;
     if let Some(PartTarget { watch, .. }) = named {
-        watch.placing(&Downloaded {
-            path: dir.join(&name),
-            suggested_name: done.suggested_name.clone(),
-            bytes: done.bytes,
-            sha256: done.sha256.clone(),
-            resumes: done.resumes,
-        });
+        watch.placing(&done.clone().stored_at(dir.join(&name)));
     }
     let path = place::persist(temp_path, dir, &name, options.overwrite, options.fsync).await?;
-    Ok(Downloaded {
-        path,
-        suggested_name: done.suggested_name,
-        bytes: done.bytes,
-        sha256: done.sha256,
-        resumes: done.resumes,
-    })
+    Ok(done.stored_at(path))
 }
 
 /// Starts the worker of `writer` and `gzip`.
@@ -391,11 +379,25 @@ struct Place<'a> {
 }
 
 /// What a finished, checked transfer holds.
+#[derive(Clone)]
 struct Transferred {
     bytes: u64,
     sha256: String,
     resumes: u32,
     suggested_name: Option<String>,
+}
+
+impl Transferred {
+    /// What the caller is told once the archive is at `path`.
+    fn stored_at(self, path: PathBuf) -> Downloaded {
+        Downloaded {
+            path,
+            suggested_name: self.suggested_name,
+            bytes: self.bytes,
+            sha256: self.sha256,
+            resumes: self.resumes,
+        }
+    }
 }
 
 /// Requests the archive (resuming and restarting as its answers allow) and

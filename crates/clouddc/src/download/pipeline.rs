@@ -280,16 +280,24 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// The worker, started if it was not.
     fn worker(&mut self) -> Result<&Worker<T>, ()> {
-        if let Stations::Idle(_) = self.stations {
-            let Stations::Idle(stages) = std::mem::replace(&mut self.stations, Stations::Gone)
-            else {
-                return Err(());
-            };
+        if let Some(stages) = self.take_idle() {
             self.stations = Stations::Running(spawn_worker(stages, self.abort.0.clone()));
         }
         match &self.stations {
             Stations::Running(worker) => Ok(worker),
             _ => Err(()),
+        }
+    }
+
+    /// The stages, if no worker has started yet; the stations are left as
+    /// they were otherwise.
+    fn take_idle(&mut self) -> Option<Box<dyn Run<T>>> {
+        match std::mem::replace(&mut self.stations, Stations::Gone) {
+            Stations::Idle(stages) => Some(stages),
+            other => {
+                self.stations = other;
+                None
+            }
         }
     }
 
@@ -341,36 +349,32 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Ends the archive and collects what the stages found.
     pub(super) async fn finish(mut self) -> Result<T, StageError> {
-        match std::mem::replace(&mut self.stations, Stations::Gone) {
-            // The whole archive is in one batch: the stages see it and finish
-            // in one blocking call, with no worker to start and stop.
-            Stations::Idle(mut stages) => {
-                let batch = std::mem::take(&mut self.pending);
-                let abort = self.abort.0.clone();
-                tokio::task::spawn_blocking(move || {
-                    if abort.load(Ordering::Relaxed) {
-                        return Err(StageError::Aborted);
-                    }
-                    stages.feed(&batch)?;
-                    drop(batch);
-                    stages.finish()
-                })
-                .await
-                .unwrap_or(Err(StageError::Lost))
-            }
-            Stations::Running(mut worker) => {
-                if !self.pending.chunks.is_empty()
-                    && worker
-                        .send(Message::Data(std::mem::take(&mut self.pending)))
-                        .is_err()
-                {
-                    return worker.result().await.and(Err(StageError::Lost));
+        // The whole archive is in one batch: the stages see it and finish in
+        // one blocking call, with no worker to start and stop.
+        if let Some(mut stages) = self.take_idle() {
+            let batch = std::mem::take(&mut self.pending);
+            let abort = self.abort.0.clone();
+            return tokio::task::spawn_blocking(move || {
+                if abort.load(Ordering::Relaxed) {
+                    return Err(StageError::Aborted);
                 }
-                worker.close(Some(Message::Finish));
-                worker.result().await
-            }
-            Stations::Gone => Err(StageError::Lost),
+                stages.feed(&batch)?;
+                drop(batch);
+                stages.finish()
+            })
+            .await
+            .unwrap_or(Err(StageError::Lost));
         }
+        let flushed = self.flush();
+        let Stations::Running(mut worker) = std::mem::replace(&mut self.stations, Stations::Gone)
+        else {
+            return Err(StageError::Lost);
+        };
+        if flushed.is_err() {
+            return worker.result().await.and(Err(StageError::Lost));
+        }
+        worker.close(Some(Message::Finish));
+        worker.result().await
     }
 
     /// After the worker stopped: says why it stopped.

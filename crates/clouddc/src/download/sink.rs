@@ -110,13 +110,7 @@ where
                 sha256: done.sha256.clone(),
             };
             let path = taken.commit(stored).await?;
-            Ok(Downloaded {
-                path,
-                suggested_name: done.suggested_name,
-                bytes: done.bytes,
-                sha256: done.sha256,
-                resumes: done.resumes,
-            })
+            Ok(done.stored_at(path))
         }
         Err(error) => {
             taken.abort().await;
